@@ -1,0 +1,206 @@
+//! The command line: every flag documented here is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use examlake_core::TenantId;
+
+/// examlake: exam-attempt analytics. Ingest attempt events, build clean tables, answer the
+/// business questions with charts and tables, per tenant.
+///
+/// Start with `examlake demo`: it runs the whole pipeline on the bundled sample data.
+#[derive(Debug, Parser)]
+#[command(name = "examlake", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// More log output (-v info, -vv debug). EXAMLAKE_LOG=<filter> overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors; no progress bars.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate deterministic synthetic attempt events with the real dataset's shape.
+    Generate(GenerateArgs),
+    /// Land attempt events from a file, unchanged, as raw Parquet (malformed ones quarantined).
+    Ingest(IngestArgs),
+    /// Build the assessments, questions and exams tables from a tenant's raw data.
+    Transform(TransformArgs),
+    /// Run a canned report: print its table, write its chart (PNG + SVG) and files.
+    Report(ReportArgs),
+    /// Ingest a file, transform, and write every report, for one tenant.
+    Run(RunArgs),
+    /// Run the whole pipeline on the bundled sample data (tenants acme and globex).
+    Demo(DemoArgs),
+}
+
+/// Parse a tenant id (lowercase letters, digits and '-', at most 63).
+pub fn tenant(value: &str) -> Result<TenantId, String> {
+    TenantId::parse(value).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Tenant(s) to generate for; repeat for several (each gets its own file).
+    #[arg(long = "tenant", required = true, value_parser = tenant)]
+    pub tenants: Vec<TenantId>,
+    /// Attempts per tenant. 3280 reproduces the published shape of the reference dataset.
+    #[arg(long, default_value_t = 3280)]
+    pub attempts: u64,
+    /// Seed: the same seed, tenant and size give byte-identical output.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// ndjson (one event per line) or json (one JSON array).
+    #[arg(long, value_enum, default_value_t = GenerateFormat::Ndjson)]
+    pub format: GenerateFormat,
+    /// Output file (one tenant) or directory (several tenants: <dir>/<tenant>.ndjson).
+    /// A name ending in .gz is gzip-compressed.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Share of attempts whose summary counts disagree with their details.
+    #[arg(long, default_value_t = 0.005)]
+    pub counts_mismatch_rate: f64,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GenerateFormat {
+    Ndjson,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct WarehouseArg {
+    /// The warehouse: a local directory (or file://DIR). Created if missing.
+    #[arg(long, env = "EXAMLAKE_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// An NDJSON or JSON-array file of attempt events (gzip detected automatically).
+    #[arg(long = "from-file")]
+    pub from_file: PathBuf,
+    /// The tenant the file belongs to.
+    #[arg(long, value_parser = tenant)]
+    pub tenant: TenantId,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Records per raw Parquet file.
+    #[arg(long, default_value_t = 100_000)]
+    pub batch_records: usize,
+    /// Records longer than this many bytes are quarantined.
+    #[arg(long, default_value_t = examlake_ingest::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TransformArgs {
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Only this tenant (default: every tenant in the warehouse).
+    #[arg(long, value_parser = tenant)]
+    pub tenant: Option<TenantId>,
+    /// Extra case-insensitive exam-name pattern marking test records (repeatable).
+    #[arg(long = "test-exam-pattern")]
+    pub test_exam_patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportChoice {
+    /// Attempts, distinct exams, attempts per exam, most and least common exam.
+    Overview,
+    /// Per exam: share of attempts scoring at least --threshold; flags majorities.
+    HighScores,
+    /// The exams with the fewest attempts, ties included.
+    LeastPopular,
+    /// The questions with the most wrong responses.
+    MostMissed,
+    /// The last attempt per exam.
+    LastTaken,
+    /// Every report above.
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Md,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportOptions {
+    /// Where to write charts and files: <out>/<tenant>/<date>/. Omit to only print.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How to print the table on stdout. json prints {"report","title","summary","columns","rows"}.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// high-scores: a high score is at least this share of questions right.
+    #[arg(long, default_value_t = 0.8)]
+    pub threshold: f64,
+    /// most-missed: questions to show (ties extend the list).
+    #[arg(long, default_value_t = 15)]
+    pub top: usize,
+    /// least-popular: exams to show (ties extend the list).
+    #[arg(long, default_value_t = 10)]
+    pub bottom: usize,
+    /// high-scores chart: leave out exams with fewer attempts.
+    #[arg(long, default_value_t = 5)]
+    pub min_attempts: u64,
+    /// least-popular / last-taken: "stale" means no attempt in this many days before the latest.
+    #[arg(long, default_value_t = 30)]
+    pub stale_days: i64,
+    /// Count "days since" to this date (YYYY-MM-DD; default today, UTC).
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Directory of edited query files (same names as queries/*.sql) replacing the built-in ones.
+    #[arg(long)]
+    pub queries: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Which report.
+    #[arg(value_enum)]
+    pub name: ReportChoice,
+    /// The tenant whose tables to report on.
+    #[arg(long, value_parser = tenant)]
+    pub tenant: TenantId,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub options: ReportOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// An NDJSON or JSON-array file of attempt events.
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, value_parser = tenant)]
+    pub tenant: TenantId,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Where reports go: <reports>/<tenant>/<date>/.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The warehouse to build.
+    #[arg(long, default_value = "warehouse")]
+    pub warehouse: String,
+    /// Where the reports go.
+    #[arg(long, default_value = "reports")]
+    pub reports: PathBuf,
+    /// The sample data directory (default: data/sample of this checkout).
+    #[arg(long)]
+    pub sample_dir: Option<PathBuf>,
+}

@@ -1,0 +1,23 @@
+//! One file per command; each turns arguments into a library config and prints the outcome.
+
+mod demo;
+mod generate;
+mod ingest;
+mod report;
+mod run;
+mod transform;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+
+pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
+    match command {
+        Command::Generate(args) => generate::generate(&args, quiet),
+        Command::Ingest(args) => ingest::ingest(&args, quiet),
+        Command::Transform(args) => transform::transform(&args, quiet),
+        Command::Report(args) => report::report(&args),
+        Command::Run(args) => run::run(&args, quiet),
+        Command::Demo(args) => demo::demo(&args, quiet),
+    }
+}

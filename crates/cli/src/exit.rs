@@ -1,0 +1,63 @@
+//! Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+
+use std::process::ExitCode;
+
+use examlake_core::CoreError;
+use examlake_ingest::IngestError;
+use examlake_reports::ReportsError;
+use examlake_transform::TransformError;
+
+/// A usage error found by a command itself (a path that does not exist, say).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Print a clap error: help and version as clap renders them; real errors as one line.
+pub fn clap_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS }
+        }
+        _ => {
+            let rendered = error.render().to_string();
+            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see --help)");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// 2 for errors the user can fix by changing the command line; 1 otherwise.
+pub fn code_for(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+        if let Some(core) = cause.downcast_ref::<CoreError>() {
+            if is_usage(core) {
+                return 2;
+            }
+        }
+        match cause.downcast_ref::<IngestError>() {
+            Some(IngestError::OpenInput { .. }) => return 2,
+            Some(IngestError::Storage(core)) if is_usage(core) => return 2,
+            _ => {}
+        }
+        match cause.downcast_ref::<TransformError>() {
+            Some(TransformError::Storage(core)) if is_usage(core) => return 2,
+            _ => {}
+        }
+        match cause.downcast_ref::<ReportsError>() {
+            Some(ReportsError::MissingTable { .. } | ReportsError::ReadQuery { .. }) => return 2,
+            Some(ReportsError::Storage(core)) if is_usage(core) => return 2,
+            _ => {}
+        }
+    }
+    1
+}
+
+fn is_usage(error: &CoreError) -> bool {
+    matches!(error, CoreError::InvalidTenant { .. } | CoreError::InvalidKey { .. } | CoreError::UnsupportedWarehouse { .. })
+}

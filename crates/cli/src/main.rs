@@ -1,0 +1,37 @@
+//! `examlake`: the one binary. Parses arguments, sets up logging, calls a stage library,
+//! maps the outcome to an exit code (0 ok, 1 failure, 2 usage or configuration error).
+
+mod cli;
+mod commands;
+mod exit;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return exit::clap_error(&error),
+    };
+    init_logging(cli.verbose, cli.quiet);
+    match commands::dispatch(cli.command, cli.quiet) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(exit::code_for(&error))
+        }
+    }
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EXAMLAKE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

@@ -1,0 +1,21 @@
+//! examlake core: what every stage agrees on.
+//!
+//! - [`tenant`]: the validated [`TenantId`] that every path and topic name is built from.
+//! - [`event`]: the lenient serde model of one attempt event (see `shared/data.md` for its traps).
+//! - [`schema`]: column names of the raw and curated tables.
+//! - [`layout`]: the only code that knows the warehouse directory scheme.
+//! - [`storage`]: the storage seam ([`Storage`]) and its local-filesystem implementation.
+//!
+//! This crate must not depend on polars, rdkafka, plotters or clap, so that every stage
+//! can use it without paying for the others.
+
+pub mod error;
+pub mod event;
+pub mod layout;
+pub mod schema;
+pub mod storage;
+pub mod tenant;
+
+pub use error::{CoreError, Result};
+pub use storage::Storage;
+pub use tenant::TenantId;

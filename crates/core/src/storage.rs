@@ -1,0 +1,204 @@
+//! The storage seam: every byte examlake reads or writes in a warehouse goes through [`Storage`].
+//!
+//! [`open`] picks the implementation from the warehouse URL. Today that is [`LocalStorage`]
+//! for a plain path or `file://`; HDFS (`hdfs://`) plugs in here as a second implementation.
+//! Writes are atomic: a file appears under its final name complete or not at all.
+
+use std::fmt::Debug;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::{CoreError, Result};
+use crate::layout::Key;
+
+/// A warehouse: a tree of immutable files addressed by [`Key`].
+pub trait Storage: Send + Sync + Debug {
+    /// The warehouse URL, for messages and lineage.
+    fn url(&self) -> String;
+
+    /// Write `bytes` under `key` atomically: to a temporary name, made durable, then renamed.
+    /// An existing file under `key` is replaced.
+    fn write_atomic(&self, key: &Key, bytes: &[u8]) -> Result<()>;
+
+    /// Read a whole file.
+    fn read(&self, key: &Key) -> Result<Vec<u8>>;
+
+    /// Every file under `prefix`, recursively, sorted by key. Temporary files are not listed.
+    /// A missing prefix lists as empty.
+    fn list(&self, prefix: &Key) -> Result<Vec<Key>>;
+
+    /// Names of the directories directly under the warehouse root (e.g. `tenant=acme`).
+    fn root_dirs(&self) -> Result<Vec<String>>;
+
+    /// Whether a file exists under `key`.
+    fn exists(&self, key: &Key) -> Result<bool>;
+
+    /// Delete a file; deleting a missing file is not an error.
+    fn delete(&self, key: &Key) -> Result<()>;
+
+    /// The local path of `key`, when this storage is a local filesystem (lets Polars scan directly).
+    fn local_path(&self, key: &Key) -> Option<PathBuf>;
+}
+
+/// Open the warehouse at `url`: a path, `file://<path>`, or (later) `hdfs://host:port/path`.
+pub fn open(url: &str) -> Result<Arc<dyn Storage>> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Ok(Arc::new(LocalStorage::new(path)?));
+    }
+    if url.starts_with("hdfs://") || url.starts_with("viewfs://") {
+        return Err(CoreError::UnsupportedWarehouse {
+            url: url.to_string(),
+            reason: "HDFS warehouses are not available in this build yet; use a local directory".to_string(),
+        });
+    }
+    if url.contains("://") {
+        return Err(CoreError::UnsupportedWarehouse {
+            url: url.to_string(),
+            reason: "expected a local path, file://PATH or hdfs://HOST:PORT/PATH".to_string(),
+        });
+    }
+    Ok(Arc::new(LocalStorage::new(url)?))
+}
+
+/// Suffix of in-flight files; never listed, never read.
+const TEMP_SUFFIX: &str = ".inprogress";
+
+/// A warehouse on the local filesystem.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+impl LocalStorage {
+    /// A warehouse rooted at `root`, created if missing.
+    pub fn new(root: impl AsRef<Path>) -> Result<Self> {
+        let root = root.as_ref().to_path_buf();
+        if root.as_os_str().is_empty() {
+            return Err(CoreError::UnsupportedWarehouse { url: String::new(), reason: "the warehouse path is empty".into() });
+        }
+        fs::create_dir_all(&root).map_err(CoreError::io("creating warehouse directory", &root))?;
+        Ok(LocalStorage { root })
+    }
+
+    fn path_of(&self, key: &Key) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+
+    fn collect(&self, dir: &Path, into: &mut Vec<Key>) -> Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(CoreError::Io { action: "listing", path: dir.to_path_buf(), source: e }),
+        };
+        for entry in entries {
+            let entry = entry.map_err(CoreError::io("listing", dir))?;
+            let path = entry.path();
+            let file_type = entry.file_type().map_err(CoreError::io("inspecting", &path))?;
+            if file_type.is_dir() {
+                self.collect(&path, into)?;
+            } else if !path.to_string_lossy().ends_with(TEMP_SUFFIX) {
+                into.push(self.key_of(&path)?);
+            }
+        }
+        Ok(())
+    }
+
+    fn key_of(&self, path: &Path) -> Result<Key> {
+        let relative = path.strip_prefix(&self.root).unwrap_or(path);
+        let text: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        Key::parse(&text.join("/"))
+    }
+}
+
+impl Storage for LocalStorage {
+    fn url(&self) -> String {
+        format!("file://{}", self.root.display())
+    }
+
+    fn write_atomic(&self, key: &Key, bytes: &[u8]) -> Result<()> {
+        let path = self.path_of(key);
+        let dir = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(CoreError::io("creating directory", dir))?;
+        let temp = path.with_file_name(format!(".{}.{}{TEMP_SUFFIX}", key.file_name(), std::process::id()));
+        let mut file = fs::File::create(&temp).map_err(CoreError::io("creating", &temp))?;
+        file.write_all(bytes).map_err(CoreError::io("writing", &temp))?;
+        file.sync_all().map_err(CoreError::io("syncing", &temp))?;
+        drop(file);
+        fs::rename(&temp, &path).map_err(CoreError::io("renaming into place", &path))?;
+        // Make the rename itself durable.
+        if let Ok(dir_handle) = fs::File::open(dir) {
+            let _ = dir_handle.sync_all();
+        }
+        Ok(())
+    }
+
+    fn read(&self, key: &Key) -> Result<Vec<u8>> {
+        let path = self.path_of(key);
+        fs::read(&path).map_err(CoreError::io("reading", path))
+    }
+
+    fn list(&self, prefix: &Key) -> Result<Vec<Key>> {
+        let mut keys = Vec::new();
+        self.collect(&self.path_of(prefix), &mut keys)?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn root_dirs(&self) -> Result<Vec<String>> {
+        let entries = fs::read_dir(&self.root).map_err(CoreError::io("listing", &self.root))?;
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    fn exists(&self, key: &Key) -> Result<bool> {
+        Ok(self.path_of(key).is_file())
+    }
+
+    fn delete(&self, key: &Key) -> Result<()> {
+        let path = self.path_of(key);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CoreError::Io { action: "deleting", path, source: e }),
+            _ => Ok(()),
+        }
+    }
+
+    fn local_path(&self, key: &Key) -> Option<PathBuf> {
+        Some(self.path_of(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_round_trip_lists_only_complete_files() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(CoreError::io("tempdir", "/tmp"))?;
+        let store = open(&dir.path().display().to_string())?;
+        let key = Key::parse("tenant=acme/raw/date=2026-01-01/a.parquet")?;
+        store.write_atomic(&key, b"hello")?;
+        std::fs::write(dir.path().join("tenant=acme/raw/date=2026-01-01/.b.parquet.1.inprogress"), b"partial")
+            .map_err(CoreError::io("write", "temp"))?;
+        assert_eq!(store.read(&key)?, b"hello");
+        assert_eq!(store.list(&Key::parse("tenant=acme")?)?, vec![key.clone()]);
+        assert!(store.list(&Key::parse("tenant=globex")?)?.is_empty());
+        store.write_atomic(&key, b"again")?;
+        assert_eq!(store.read(&key)?, b"again");
+        store.delete(&key)?;
+        assert!(!store.exists(&key)?);
+        Ok(())
+    }
+
+    #[test]
+    fn unsupported_urls_are_named() {
+        let error = open("s3://bucket/x").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains("s3://bucket/x"), "{error}");
+    }
+}

@@ -1,0 +1,24 @@
+//! The one error type of the ingest crate.
+
+use std::path::PathBuf;
+
+use examlake_core::CoreError;
+
+/// Result with [`IngestError`] as the default error.
+pub type Result<T, E = IngestError> = std::result::Result<T, E>;
+
+/// What went wrong while ingesting, with the input or warehouse location involved.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("opening input {path}: {source}")]
+    OpenInput { path: PathBuf, source: std::io::Error },
+
+    #[error("reading input {path} after record {position}: {source}")]
+    ReadInput { path: PathBuf, position: i64, source: std::io::Error },
+
+    #[error("encoding raw Parquet for {key}: {source}")]
+    EncodeParquet { key: String, source: polars::error::PolarsError },
+
+    #[error(transparent)]
+    Storage(#[from] CoreError),
+}

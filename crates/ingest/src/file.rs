@@ -1,0 +1,208 @@
+//! Ingest from a file (NDJSON or a JSON array, optionally gzip-compressed).
+//!
+//! Records are landed in batches; each batch covers a position range and is written as a
+//! quarantine file (if any record was refused) and then a raw file for the same range. The raw
+//! file is written last and always, so "the highest landed raw position" is a complete resume
+//! point: a re-run skips everything up to it and lands nothing twice.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use examlake_core::{layout, Storage, TenantId};
+use flate2::read::MultiGzDecoder;
+
+use crate::error::{IngestError, Result};
+use crate::raw_batch::RawBatch;
+use crate::records::Records;
+use crate::validate::check_record;
+
+/// What to ingest and where.
+#[derive(Debug, Clone)]
+pub struct FileIngestConfig {
+    /// The tenant the file belongs to (never read from the payload).
+    pub tenant: TenantId,
+    /// An NDJSON file or a JSON array file; gzip is detected from its magic bytes.
+    pub input: PathBuf,
+    /// Records per raw file.
+    pub batch_records: usize,
+    /// Records longer than this are quarantined.
+    pub max_record_bytes: usize,
+}
+
+/// Counts of one ingest run: `read == landed + quarantined + skipped`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestSummary {
+    pub source: String,
+    pub read: u64,
+    pub landed: u64,
+    pub quarantined: u64,
+    /// Already landed by an earlier run of the same input (resumed past).
+    pub skipped: u64,
+    pub raw_files: u64,
+    pub quarantine_files: u64,
+}
+
+/// Land every record of `config.input` in `store` under the tenant's root.
+/// `progress` receives the input bytes consumed so far.
+pub fn run_file(config: &FileIngestConfig, store: &Arc<dyn Storage>, progress: &dyn Fn(u64)) -> Result<IngestSummary> {
+    let source = source_name(&config.input)?;
+    let slug = layout::slug(&source);
+    let resume_after = landed_up_to(store.as_ref(), &config.tenant, &slug)?;
+    let counter = ByteCounter::open(&config.input)?;
+    let consumed = counter.consumed.clone();
+    let reader = decoder(counter, &config.input)?;
+    let mut records = Records::detect(reader).map_err(|source| read_error(config, 0, source))?;
+
+    let mut summary = IngestSummary { source: source.clone(), ..IngestSummary::default() };
+    let mut landed = RawBatch::new(config.tenant.clone(), source.clone(), 0, false);
+    let mut refused = RawBatch::new(config.tenant.clone(), source.clone(), 0, true);
+    let mut batch_first = None;
+    let mut last_position = 0;
+    while let Some(record) = records.next_record().map_err(|e| read_error(config, last_position, e))? {
+        summary.read += 1;
+        last_position = record.position;
+        if record.position <= resume_after {
+            summary.skipped += 1;
+            continue;
+        }
+        batch_first.get_or_insert(record.position);
+        let verdict = match record.framing_error {
+            Some(reason) => Err(reason),
+            None => check_record(&record.bytes, config.max_record_bytes),
+        };
+        match verdict {
+            Ok(()) => landed.push(record.position, record.bytes, None),
+            Err(reason) => refused.push(record.position, record.bytes, Some(reason)),
+        }
+        if landed.len() >= config.batch_records || landed.n_bytes + refused.n_bytes >= MAX_BATCH_BYTES {
+            let first = batch_first.take().unwrap_or(record.position);
+            flush(store.as_ref(), &slug, first, record.position, &mut landed, &mut refused, &mut summary)?;
+            progress(consumed.get());
+        }
+    }
+    if let Some(first) = batch_first {
+        flush(store.as_ref(), &slug, first, last_position, &mut landed, &mut refused, &mut summary)?;
+    }
+    progress(consumed.get());
+    Ok(summary)
+}
+
+/// A batch is also cut at this many payload bytes, bounding memory.
+const MAX_BATCH_BYTES: usize = 256 * 1024 * 1024;
+
+fn flush(
+    store: &dyn Storage,
+    slug: &str,
+    first: i64,
+    last: i64,
+    landed: &mut RawBatch,
+    refused: &mut RawBatch,
+    summary: &mut IngestSummary,
+) -> Result<()> {
+    let date = Utc::now().date_naive();
+    if !refused.is_empty() {
+        let key = layout::ingest_quarantine_file(&refused.tenant, date, slug, first, last);
+        write(store, &key, refused)?;
+        summary.quarantined += refused.len() as u64;
+        summary.quarantine_files += 1;
+        refused.clear();
+    }
+    let key = layout::raw_file(&landed.tenant, date, slug, first, last);
+    write(store, &key, landed)?;
+    summary.landed += landed.len() as u64;
+    summary.raw_files += 1;
+    landed.clear();
+    tracing::debug!(message = "landed batch", key = %key, first, last);
+    Ok(())
+}
+
+fn write(store: &dyn Storage, key: &layout::Key, batch: &RawBatch) -> Result<()> {
+    let bytes = batch.to_parquet().map_err(|source| IngestError::EncodeParquet { key: key.to_string(), source })?;
+    store.write_atomic(key, &bytes)?;
+    Ok(())
+}
+
+/// The highest position already landed from this source, from the raw file names themselves.
+fn landed_up_to(store: &dyn Storage, tenant: &TenantId, slug: &str) -> Result<i64> {
+    let prefix = format!("{slug}-");
+    let last = store
+        .list(&layout::raw_dir(tenant))?
+        .iter()
+        .filter_map(|key| key.file_name().strip_prefix(&prefix)?.strip_suffix(".parquet").map(str::to_string))
+        .filter_map(|range| range.rsplit('-').next()?.parse::<i64>().ok())
+        .max();
+    Ok(last.unwrap_or(0))
+}
+
+/// `file:<name>#<fingerprint>`: the name plus a fingerprint of the content's head and size, so two
+/// different files with the same name are different sources, and a re-run of one file is not.
+fn source_name(path: &Path) -> Result<String> {
+    let open_error = |source| IngestError::OpenInput { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(open_error)?;
+    let size = file.metadata().map_err(open_error)?.len();
+    let mut head = vec![0u8; 64 * 1024];
+    let n = read_up_to(&mut file, &mut head).map_err(open_error)?;
+    let fingerprint = head[..n].iter().chain(size.to_le_bytes().iter()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
+    Ok(format!("file:{name}#{:08x}", fingerprint as u32))
+}
+
+fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn decoder(counter: ByteCounter, path: &Path) -> Result<Box<dyn BufRead>> {
+    let mut buffered = BufReader::with_capacity(1 << 20, counter);
+    let magic = buffered.fill_buf().map_err(|source| IngestError::OpenInput { path: path.to_path_buf(), source })?;
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(buffered))))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+fn read_error(config: &FileIngestConfig, position: i64, source: std::io::Error) -> IngestError {
+    IngestError::ReadInput { path: config.input.clone(), position, source }
+}
+
+/// Counts the bytes read from the input file, for progress by file size.
+struct ByteCounter {
+    file: File,
+    consumed: SharedCount,
+}
+
+#[derive(Clone, Default)]
+struct SharedCount(Arc<std::sync::atomic::AtomicU64>);
+
+impl SharedCount {
+    fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl ByteCounter {
+    fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|source| IngestError::OpenInput { path: path.to_path_buf(), source })?;
+        Ok(ByteCounter { file, consumed: SharedCount::default() })
+    }
+}
+
+impl Read for ByteCounter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.consumed.0.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}

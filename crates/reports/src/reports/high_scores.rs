@@ -1,0 +1,122 @@
+//! `high-scores`: are a majority of students achieving high scores on some exams?
+//!
+//! Per exam: attempts, attempts with score ≥ threshold (default 0.8), their share and its Wilson
+//! 95% interval. `majority` = share > 0.5; `confident_majority` = the interval's lower bound is
+//! above 0.5, i.e. the majority is not an accident of a small sample. Such exams may be too easy.
+
+use serde_json::{json, Value};
+
+use super::columns::{floats, ints, strings};
+use super::{ReportParams, MAX_BARS};
+use crate::charts::{Bar, Chart, ValueFormat};
+use crate::error::Result;
+use crate::queries;
+use crate::report::Report;
+use crate::stats::{wilson_interval, Z_95};
+use crate::tables::TenantTables;
+
+const QUERY: &str = "high_scores.sql";
+
+struct ExamShare {
+    exam_name: String,
+    attempts: u64,
+    high_scorers: u64,
+    share: f64,
+    interval: (f64, f64),
+    mean_score: Option<f64>,
+}
+
+impl ExamShare {
+    fn majority(&self) -> bool {
+        self.share > 0.5
+    }
+    fn confident_majority(&self) -> bool {
+        self.interval.0 > 0.5
+    }
+}
+
+pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
+    let sql = queries::bind(&queries::load(QUERY, params.queries_dir.as_deref())?, &[("threshold", format!("{}", params.threshold))]);
+    let df = tables.query(QUERY, &sql)?;
+    let names = strings(&df, QUERY, "exam_name")?;
+    let attempts = ints(&df, QUERY, "attempts")?;
+    let high = ints(&df, QUERY, "high_scorers")?;
+    let mean = floats(&df, QUERY, "mean_score")?;
+    let mut exams: Vec<ExamShare> = (0..names.len())
+        .filter(|&i| attempts[i] > 0)
+        .map(|i| ExamShare {
+            exam_name: names[i].clone(),
+            attempts: attempts[i],
+            high_scorers: high[i],
+            share: high[i] as f64 / attempts[i] as f64,
+            interval: wilson_interval(high[i], attempts[i], Z_95).unwrap_or((0.0, 1.0)),
+            mean_score: mean[i],
+        })
+        .collect();
+    exams.sort_by(|a, b| b.share.total_cmp(&a.share).then(b.attempts.cmp(&a.attempts)).then(a.exam_name.cmp(&b.exam_name)));
+
+    let majority: Vec<&str> = exams.iter().filter(|e| e.majority()).map(|e| e.exam_name.as_str()).collect();
+    let confident: Vec<&str> = exams.iter().filter(|e| e.confident_majority()).map(|e| e.exam_name.as_str()).collect();
+    let rows: Vec<Vec<Value>> = exams
+        .iter()
+        .map(|e| {
+            vec![
+                json!(e.exam_name), json!(e.attempts), json!(e.high_scorers), json!(e.share), json!(e.interval.0),
+                json!(e.interval.1), json!(e.mean_score), json!(e.majority()), json!(e.confident_majority()),
+            ]
+        })
+        .collect();
+    let answer = if confident.is_empty() {
+        format!("No exam has a clear majority of attempts scoring at least {:.0}%; {} exam(s) have a majority on small samples.", params.threshold * 100.0, majority.len())
+    } else {
+        format!(
+            "{} exam(s) have a majority of attempts scoring at least {:.0}%, {} of them with confidence (Wilson 95% lower bound above 50%): {}. These exams may be too easy.",
+            majority.len(), params.threshold * 100.0, confident.len(), confident.join(", ")
+        )
+    };
+    Ok(Report {
+        name: "high-scores",
+        question: "Are a majority of students consistently achieving high scores on certain exams?",
+        title: format!("Share of attempts scoring ≥ {:.0}% — tenant {}", params.threshold * 100.0, tables.tenant),
+        summary: vec![
+            ("threshold", json!(params.threshold)),
+            ("exams", json!(exams.len())),
+            ("exams_with_majority", json!(majority)),
+            ("exams_with_confident_majority", json!(confident)),
+        ],
+        columns: vec!["exam_name", "attempts", "high_scorers", "share", "wilson_low", "wilson_high", "mean_score", "majority", "confident_majority"],
+        chart: Some(chart(&exams, params)),
+        rows,
+        answer,
+    })
+}
+
+fn chart(exams: &[ExamShare], params: &ReportParams) -> Chart {
+    let eligible: Vec<&ExamShare> = exams.iter().filter(|e| e.attempts >= params.min_attempts).collect();
+    let shown = eligible.len().min(MAX_BARS);
+    Chart {
+        file_stem: "high_scores",
+        title: format!(
+            "Share of attempts scoring ≥ {:.0}% (top {shown} of {} exams with ≥ {} attempts)",
+            params.threshold * 100.0,
+            eligible.len(),
+            params.min_attempts
+        ),
+        x_label: "share of attempts (whisker: Wilson 95% interval)".into(),
+        y_label: "exam".into(),
+        bars: eligible[..shown]
+            .iter()
+            .map(|e| Bar {
+                label: e.exam_name.clone(),
+                value: e.share,
+                interval: Some(e.interval),
+                highlight: e.confident_majority(),
+                note: Some(format!("n={}", e.attempts)),
+            })
+            .collect(),
+        value_format: ValueFormat::Percent,
+        reference: Some((0.5, "50%: majority".into())),
+        highlight_legend: Some("majority with 95% confidence".into()),
+        x_max: Some(1.0),
+    }
+}

@@ -1,0 +1,81 @@
+//! `most-missed`: the questions with the most wrong responses.
+//!
+//! Wrong = `incorrect` or `missed_some` (answered, not fully right); `unanswered` is counted
+//! apart as omitted. Ranked by wrong count (top N, ties included), with the wrong rate and its
+//! Wilson 95% interval so a high count on a popular question is not mistaken for a bad question.
+
+use serde_json::{json, Value};
+
+use super::columns::{ints, strings};
+use super::ReportParams;
+use crate::charts::{Bar, Chart, ValueFormat};
+use crate::error::Result;
+use crate::queries;
+use crate::report::Report;
+use crate::stats::{cut_with_ties, wilson_interval, Z_95};
+use crate::tables::TenantTables;
+
+const QUERY: &str = "most_missed.sql";
+
+pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
+    let df = tables.query(QUERY, &queries::load(QUERY, params.queries_dir.as_deref())?)?;
+    let exams = strings(&df, QUERY, "exam_name")?;
+    let questions = strings(&df, QUERY, "question_id")?;
+    let presented = ints(&df, QUERY, "presented")?;
+    let wrong = ints(&df, QUERY, "wrong")?;
+    let omitted = ints(&df, QUERY, "omitted")?;
+
+    let mut order: Vec<usize> = (0..exams.len()).collect();
+    order.sort_by(|&a, &b| wrong[b].cmp(&wrong[a]).then(presented[b].cmp(&presented[a])).then((&exams[a], &questions[a]).cmp(&(&exams[b], &questions[b]))));
+    let kept = cut_with_ties(&order, params.top, |&i| wrong[i]);
+    let order = &order[..kept];
+    let rate = |i: usize| if presented[i] == 0 { 0.0 } else { wrong[i] as f64 / presented[i] as f64 };
+    let interval = |i: usize| wilson_interval(wrong[i], presented[i], Z_95).unwrap_or((0.0, 1.0));
+    let rows: Vec<Vec<Value>> = order
+        .iter()
+        .enumerate()
+        .map(|(rank, &i)| {
+            vec![
+                json!(rank + 1), json!(exams[i]), json!(questions[i]), json!(presented[i]), json!(wrong[i]), json!(rate(i)),
+                json!(interval(i).0), json!(interval(i).1), json!(omitted[i]),
+            ]
+        })
+        .collect();
+    let top = order.first().copied();
+    Ok(Report {
+        name: "most-missed",
+        question: "Which exam questions have the most wrong responses?",
+        title: format!("Most missed questions — tenant {}", tables.tenant),
+        summary: vec![
+            ("top", json!(params.top)),
+            ("shown_with_ties", json!(order.len())),
+            ("questions", json!(exams.len())),
+            ("wrong_responses", json!(wrong.iter().sum::<u64>())),
+        ],
+        columns: vec!["rank", "exam_name", "question_id", "presented", "wrong", "wrong_rate", "wilson_low", "wilson_high", "omitted"],
+        answer: top.map_or("No questions answered yet.".to_string(), |i| {
+            format!("The most missed question is {} in \"{}\": {} wrong of {} presented ({:.0}%).", questions[i], exams[i], wrong[i], presented[i], rate(i) * 100.0)
+        }),
+        chart: Some(Chart {
+            file_stem: "most_missed",
+            title: format!("Questions with the most wrong responses (top {}, ties included)", params.top),
+            x_label: "wrong responses".into(),
+            y_label: "exam · question".into(),
+            bars: order
+                .iter()
+                .map(|&i| Bar {
+                    label: format!("{} · {}", exams[i], &questions[i][..questions[i].len().min(8)]),
+                    value: wrong[i] as f64,
+                    interval: None,
+                    highlight: false,
+                    note: Some(format!("of {} ({:.0}%)", presented[i], rate(i) * 100.0)),
+                })
+                .collect(),
+            value_format: ValueFormat::Count,
+            reference: None,
+            highlight_legend: None,
+            x_max: None,
+        }),
+        rows,
+    })
+}

@@ -1,0 +1,69 @@
+//! One report run for one tenant: load its tables, build the asked reports, write their files.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use examlake_core::{layout, Storage, TenantId};
+
+use crate::error::Result;
+use crate::render;
+use crate::report::Report;
+use crate::reports::{ReportName, ReportParams};
+use crate::tables::TenantTables;
+
+/// What to report on and where to write.
+#[derive(Debug, Clone)]
+pub struct ReportRunConfig {
+    pub tenant: TenantId,
+    pub reports: Vec<ReportName>,
+    /// Files go to `<out_dir>/<tenant>/<date>/`; `None` builds the reports without writing files.
+    pub out_dir: Option<PathBuf>,
+    /// The run date naming the output directory.
+    pub date: NaiveDate,
+    pub params: ReportParams,
+}
+
+/// The reports built, and the files written.
+#[derive(Debug)]
+pub struct ReportRunOutput {
+    pub reports: Vec<Report>,
+    pub dir: Option<PathBuf>,
+    pub files: Vec<PathBuf>,
+}
+
+pub fn run(config: &ReportRunConfig, store: &dyn Storage) -> Result<ReportRunOutput> {
+    let tables = TenantTables::load(store, &config.tenant)?;
+    let reports = config.reports.iter().map(|name| name.build(&tables, &config.params)).collect::<Result<Vec<_>>>()?;
+    let Some(out_dir) = &config.out_dir else { return Ok(ReportRunOutput { reports, dir: None, files: Vec::new() }) };
+    let dir = out_dir.join(layout::report_dir(&config.tenant, config.date));
+    let mut files = Vec::new();
+    for report in &reports {
+        files.extend(render::write_report(report, &dir)?);
+    }
+    let summary_path = dir.join("summary.md");
+    render::write_text(&summary_path, &summary_markdown(&config.tenant, config.date, &reports, store)?)?;
+    files.push(summary_path);
+    Ok(ReportRunOutput { reports, dir: Some(dir), files })
+}
+
+/// The run's Markdown summary: each report's answer and table, then the data-quality summary.
+fn summary_markdown(tenant: &TenantId, date: NaiveDate, reports: &[Report], store: &dyn Storage) -> Result<String> {
+    let mut out = format!("# examlake report — tenant {tenant}, {date}\n\n");
+    for report in reports {
+        out += &format!("- **{}** {}\n", report.question, report.answer);
+    }
+    out.push('\n');
+    for report in reports {
+        out += &report.to_markdown();
+        if let Some(chart) = &report.chart {
+            out += &format!("\n![{}]({}.png)\n", chart.title, chart.file_stem);
+        }
+        out.push('\n');
+    }
+    let dq_key = layout::data_quality_file(tenant);
+    if store.exists(&dq_key)? {
+        let text = String::from_utf8_lossy(&store.read(&dq_key)?).into_owned();
+        out += &format!("## Data quality (last transform)\n\n```json\n{}\n```\n", text.trim());
+    }
+    Ok(out)
+}

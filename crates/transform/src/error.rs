@@ -1,0 +1,33 @@
+//! The one error type of the transform crate.
+
+use examlake_core::CoreError;
+
+/// Result with [`TransformError`] as the default error.
+pub type Result<T, E = TransformError> = std::result::Result<T, E>;
+
+/// What went wrong in the transform, naming the file or table involved.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("reading raw file {key}: {source}")]
+    ReadRaw { key: String, source: polars::error::PolarsError },
+
+    #[error("raw file {key} does not have the raw schema: {detail}")]
+    RawSchema { key: String, detail: String },
+
+    #[error("building table {table}: {source}")]
+    Build { table: &'static str, source: polars::error::PolarsError },
+
+    #[error("writing {key}: {source}")]
+    Write { key: String, source: polars::error::PolarsError },
+
+    #[error("encoding the data-quality summary: {0}")]
+    Summary(#[from] serde_json::Error),
+
+    #[error(transparent)]
+    Storage(#[from] CoreError),
+}
+
+/// Attach the table name to a Polars error.
+pub(crate) fn building(table: &'static str) -> impl FnOnce(polars::error::PolarsError) -> TransformError {
+    move |source| TransformError::Build { table, source }
+}

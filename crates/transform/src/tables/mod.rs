@@ -1,0 +1,5 @@
+//! The table pipelines: pure `LazyFrame -> LazyFrame` functions, one file per output table.
+
+pub mod assessments;
+pub mod exams;
+pub mod questions;
