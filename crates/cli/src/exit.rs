@@ -16,13 +16,22 @@ pub struct UsageError(pub String);
 pub fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = error.print();
-            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { ExitCode::from(2) } else { ExitCode::SUCCESS }
+            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         _ => {
             let rendered = error.render().to_string();
-            let first = rendered.lines().next().unwrap_or("error: invalid arguments");
+            let first = rendered
+                .lines()
+                .next()
+                .unwrap_or("error: invalid arguments");
             eprintln!("{first} (see --help)");
             ExitCode::from(2)
         }
@@ -59,5 +68,10 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
 }
 
 fn is_usage(error: &CoreError) -> bool {
-    matches!(error, CoreError::InvalidTenant { .. } | CoreError::InvalidKey { .. } | CoreError::UnsupportedWarehouse { .. })
+    matches!(
+        error,
+        CoreError::InvalidTenant { .. }
+            | CoreError::InvalidKey { .. }
+            | CoreError::UnsupportedWarehouse { .. }
+    )
 }

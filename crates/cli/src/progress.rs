@@ -14,6 +14,10 @@ pub fn bar(total: u64, message: &str, bytes: bool, quiet: bool) -> ProgressBar {
     } else {
         "{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})"
     };
-    let style = ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> ");
-    ProgressBar::new(total).with_style(style).with_message(message.to_string())
+    let style = ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    ProgressBar::new(total)
+        .with_style(style)
+        .with_message(message.to_string())
 }

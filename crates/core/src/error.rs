@@ -31,8 +31,15 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| CoreError::Io { action, path, source }
+        move |source| CoreError::Io {
+            action,
+            path,
+            source,
+        }
     }
 }

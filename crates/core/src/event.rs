@@ -176,7 +176,11 @@ mod loose {
 
     fn invalid<E: serde::de::Error>(value: &Value, expected: &str) -> E {
         let shown = value.to_string();
-        let shown = if shown.len() > 40 { format!("{}…", &shown[..shown.floor_char_boundary(40)]) } else { shown };
+        let shown = if shown.len() > 40 {
+            format!("{}…", &shown[..shown.floor_char_boundary(40)])
+        } else {
+            shown
+        };
         E::custom(format_args!("expected {expected}, found {shown}"))
     }
 
@@ -195,7 +199,11 @@ mod loose {
             Value::Null => Ok(None),
             Value::Number(n) => Ok(n.as_f64()),
             Value::String(s) if s.trim().is_empty() => Ok(None),
-            Value::String(s) => s.trim().parse().map(Some).map_err(|_| invalid(&Value::String(s), "a number")),
+            Value::String(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(&Value::String(s), "a number")),
             other => Err(invalid(&other, "a number")),
         }
     }
@@ -267,10 +275,16 @@ mod tests {
         let sequences = event.sequences.ok_or("sequences")?;
         assert_eq!(sequences.attempt, Some(1));
         let counts = sequences.counts.ok_or("counts")?;
-        assert_eq!((counts.total, counts.all_correct, counts.correct), (Some(4), Some(false), None));
+        assert_eq!(
+            (counts.total, counts.all_correct, counts.correct),
+            (Some(4), Some(false), None)
+        );
         let question = &sequences.questions[0];
         assert_eq!(question.user_correct, Some(true));
-        assert_eq!(question.user_result, Some(UserResult::Other("partially".into())));
+        assert_eq!(
+            question.user_result,
+            Some(UserResult::Other("partially".into()))
+        );
         assert!(question.options[0].is_checked());
         assert!(!question.options[0].is_correct());
         assert_eq!(question.options[0].submitted, Some(1));
@@ -281,9 +295,17 @@ mod tests {
     fn wrong_shapes_name_the_path() {
         let error = parse_event(br#"{"sequences":{"questions":[{"options":"none"}]}}"#).err();
         let error = error.unwrap_or_default();
-        assert!(error.starts_with("sequences.questions[0].options"), "{error}");
-        let error = parse_event(br#"{"sequences":{"counts":{"total":"four"}}}"#).err().unwrap_or_default();
-        assert!(error.contains("sequences.counts.total") && error.contains("\"four\""), "{error}");
+        assert!(
+            error.starts_with("sequences.questions[0].options"),
+            "{error}"
+        );
+        let error = parse_event(br#"{"sequences":{"counts":{"total":"four"}}}"#)
+            .err()
+            .unwrap_or_default();
+        assert!(
+            error.contains("sequences.counts.total") && error.contains("\"four\""),
+            "{error}"
+        );
         assert!(parse_event(b"42").is_err());
         assert!(parse_event(b"{\"keen_id\":").is_err());
     }

@@ -25,14 +25,20 @@ pub struct Key(String);
 impl Key {
     /// Validate a relative key (used when reading listings back from storage).
     pub fn parse(value: &str) -> Result<Key> {
-        let reject = |reason| CoreError::InvalidKey { key: value.to_string(), reason };
+        let reject = |reason| CoreError::InvalidKey {
+            key: value.to_string(),
+            reason,
+        };
         if value.is_empty() {
             return Err(reject("it is empty"));
         }
         if value.starts_with('/') || value.contains('\\') {
             return Err(reject("it must be relative and use '/'"));
         }
-        if value.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        if value
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+        {
             return Err(reject("it has an empty, '.' or '..' segment"));
         }
         Ok(Key(value.to_string()))
@@ -97,8 +103,17 @@ pub fn raw_dir(tenant: &TenantId) -> Key {
 /// A raw file: `source_slug` names the source (already made safe by [`slug`]), `first`/`last`
 /// the positions it holds. The name is deterministic, so landing the same batch twice
 /// overwrites the same file instead of duplicating it.
-pub fn raw_file(tenant: &TenantId, date: NaiveDate, source_slug: &str, first: i64, last: i64) -> Key {
-    Key(format!("tenant={tenant}/raw/date={date}/{}-{first:012}-{last:012}.parquet", slug(source_slug)))
+pub fn raw_file(
+    tenant: &TenantId,
+    date: NaiveDate,
+    source_slug: &str,
+    first: i64,
+    last: i64,
+) -> Key {
+    Key(format!(
+        "tenant={tenant}/raw/date={date}/{}-{first:012}-{last:012}.parquet",
+        slug(source_slug)
+    ))
 }
 
 /// The directory of records ingest refused, with their reasons.
@@ -107,8 +122,17 @@ pub fn ingest_quarantine_dir(tenant: &TenantId) -> Key {
 }
 
 /// A quarantine file for records ingest refused.
-pub fn ingest_quarantine_file(tenant: &TenantId, date: NaiveDate, source_slug: &str, first: i64, last: i64) -> Key {
-    Key(format!("tenant={tenant}/quarantine/ingest/date={date}/{}-{first:012}-{last:012}.parquet", slug(source_slug)))
+pub fn ingest_quarantine_file(
+    tenant: &TenantId,
+    date: NaiveDate,
+    source_slug: &str,
+    first: i64,
+    last: i64,
+) -> Key {
+    Key(format!(
+        "tenant={tenant}/quarantine/ingest/date={date}/{}-{first:012}-{last:012}.parquet",
+        slug(source_slug)
+    ))
 }
 
 /// Records the transform refused (test records, schema violations, superseded duplicates).
@@ -118,7 +142,10 @@ pub fn transform_quarantine_file(tenant: &TenantId) -> Key {
 
 /// A curated table's file.
 pub fn table_file(tenant: &TenantId, table: Table) -> Key {
-    Key(format!("tenant={tenant}/tables/{}/data.parquet", table.name()))
+    Key(format!(
+        "tenant={tenant}/tables/{}/data.parquet",
+        table.name()
+    ))
 }
 
 /// The data-quality summary of the last transform.
@@ -128,12 +155,18 @@ pub fn data_quality_file(tenant: &TenantId) -> Key {
 
 /// The tenants present in a warehouse listing of top-level directory names.
 pub fn tenant_of_root(dir_name: &str) -> Option<TenantId> {
-    dir_name.strip_prefix("tenant=").and_then(|t| TenantId::parse(t).ok())
+    dir_name
+        .strip_prefix("tenant=")
+        .and_then(|t| TenantId::parse(t).ok())
 }
 
 /// Every tenant with a root in the warehouse.
 pub fn tenants(store: &dyn crate::Storage) -> Result<Vec<TenantId>> {
-    Ok(store.root_dirs()?.iter().filter_map(|name| tenant_of_root(name)).collect())
+    Ok(store
+        .root_dirs()?
+        .iter()
+        .filter_map(|name| tenant_of_root(name))
+        .collect())
 }
 
 /// Relative report directory for one tenant and run date: `<tenant>/<date>`.
@@ -145,10 +178,20 @@ pub fn report_dir(tenant: &TenantId, date: NaiveDate) -> String {
 pub fn slug(source: &str) -> String {
     let mapped: String = source
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed = mapped.trim_matches(|c| c == '-' || c == '.');
-    if trimmed.is_empty() { "source".to_string() } else { trimmed.chars().take(80).collect() }
+    if trimmed.is_empty() {
+        "source".to_string()
+    } else {
+        trimmed.chars().take(80).collect()
+    }
 }
 
 #[cfg(test)]

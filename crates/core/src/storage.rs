@@ -50,7 +50,8 @@ pub fn open(url: &str) -> Result<Arc<dyn Storage>> {
     if url.starts_with("hdfs://") || url.starts_with("viewfs://") {
         return Err(CoreError::UnsupportedWarehouse {
             url: url.to_string(),
-            reason: "HDFS warehouses are not available in this build yet; use a local directory".to_string(),
+            reason: "HDFS warehouses are not available in this build yet; use a local directory"
+                .to_string(),
         });
     }
     if url.contains("://") {
@@ -76,7 +77,10 @@ impl LocalStorage {
     pub fn new(root: impl AsRef<Path>) -> Result<Self> {
         let root = root.as_ref().to_path_buf();
         if root.as_os_str().is_empty() {
-            return Err(CoreError::UnsupportedWarehouse { url: String::new(), reason: "the warehouse path is empty".into() });
+            return Err(CoreError::UnsupportedWarehouse {
+                url: String::new(),
+                reason: "the warehouse path is empty".into(),
+            });
         }
         fs::create_dir_all(&root).map_err(CoreError::io("creating warehouse directory", &root))?;
         Ok(LocalStorage { root })
@@ -90,12 +94,20 @@ impl LocalStorage {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(CoreError::Io { action: "listing", path: dir.to_path_buf(), source: e }),
+            Err(e) => {
+                return Err(CoreError::Io {
+                    action: "listing",
+                    path: dir.to_path_buf(),
+                    source: e,
+                })
+            }
         };
         for entry in entries {
             let entry = entry.map_err(CoreError::io("listing", dir))?;
             let path = entry.path();
-            let file_type = entry.file_type().map_err(CoreError::io("inspecting", &path))?;
+            let file_type = entry
+                .file_type()
+                .map_err(CoreError::io("inspecting", &path))?;
             if file_type.is_dir() {
                 self.collect(&path, into)?;
             } else if !path.to_string_lossy().ends_with(TEMP_SUFFIX) {
@@ -107,7 +119,10 @@ impl LocalStorage {
 
     fn key_of(&self, path: &Path) -> Result<Key> {
         let relative = path.strip_prefix(&self.root).unwrap_or(path);
-        let text: Vec<String> = relative.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let text: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
         Key::parse(&text.join("/"))
     }
 }
@@ -121,9 +136,14 @@ impl Storage for LocalStorage {
         let path = self.path_of(key);
         let dir = path.parent().unwrap_or(&self.root);
         fs::create_dir_all(dir).map_err(CoreError::io("creating directory", dir))?;
-        let temp = path.with_file_name(format!(".{}.{}{TEMP_SUFFIX}", key.file_name(), std::process::id()));
+        let temp = path.with_file_name(format!(
+            ".{}.{}{TEMP_SUFFIX}",
+            key.file_name(),
+            std::process::id()
+        ));
         let mut file = fs::File::create(&temp).map_err(CoreError::io("creating", &temp))?;
-        file.write_all(bytes).map_err(CoreError::io("writing", &temp))?;
+        file.write_all(bytes)
+            .map_err(CoreError::io("writing", &temp))?;
         file.sync_all().map_err(CoreError::io("syncing", &temp))?;
         drop(file);
         fs::rename(&temp, &path).map_err(CoreError::io("renaming into place", &path))?;
@@ -164,7 +184,11 @@ impl Storage for LocalStorage {
     fn delete(&self, key: &Key) -> Result<()> {
         let path = self.path_of(key);
         match fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CoreError::Io { action: "deleting", path, source: e }),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CoreError::Io {
+                action: "deleting",
+                path,
+                source: e,
+            }),
             _ => Ok(()),
         }
     }
@@ -184,8 +208,12 @@ mod tests {
         let store = open(&dir.path().display().to_string())?;
         let key = Key::parse("tenant=acme/raw/date=2026-01-01/a.parquet")?;
         store.write_atomic(&key, b"hello")?;
-        std::fs::write(dir.path().join("tenant=acme/raw/date=2026-01-01/.b.parquet.1.inprogress"), b"partial")
-            .map_err(CoreError::io("write", "temp"))?;
+        std::fs::write(
+            dir.path()
+                .join("tenant=acme/raw/date=2026-01-01/.b.parquet.1.inprogress"),
+            b"partial",
+        )
+        .map_err(CoreError::io("write", "temp"))?;
         assert_eq!(store.read(&key)?, b"hello");
         assert_eq!(store.list(&Key::parse("tenant=acme")?)?, vec![key.clone()]);
         assert!(store.list(&Key::parse("tenant=globex")?)?.is_empty());
@@ -198,7 +226,10 @@ mod tests {
 
     #[test]
     fn unsupported_urls_are_named() {
-        let error = open("s3://bucket/x").err().map(|e| e.to_string()).unwrap_or_default();
+        let error = open("s3://bucket/x")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(error.contains("s3://bucket/x"), "{error}");
     }
 }

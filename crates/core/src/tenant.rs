@@ -26,15 +26,23 @@ pub struct TenantId(String);
 impl TenantId {
     /// Validate `value` as a tenant id.
     pub fn parse(value: &str) -> Result<Self> {
-        let reject = |reason| CoreError::InvalidTenant { value: value.to_string(), reason };
+        let reject = |reason| CoreError::InvalidTenant {
+            value: value.to_string(),
+            reason,
+        };
         if value.is_empty() {
             return Err(reject("it is empty"));
         }
         if value.len() > MAX_TENANT_LEN {
             return Err(reject("it is longer than 63 characters"));
         }
-        if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
-            return Err(reject("only lowercase ASCII letters, digits and '-' are allowed"));
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(reject(
+                "only lowercase ASCII letters, digits and '-' are allowed",
+            ));
         }
         if value.starts_with('-') || value.ends_with('-') {
             return Err(reject("it must not start or end with '-'"));
@@ -83,7 +91,10 @@ mod tests {
     #[test]
     fn accepts_plain_ids() {
         for ok in ["acme", "globex", "a", "tenant-42", "9lives"] {
-            assert_eq!(TenantId::parse(ok).map(|t| t.to_string()).ok().as_deref(), Some(ok));
+            assert_eq!(
+                TenantId::parse(ok).map(|t| t.to_string()).ok().as_deref(),
+                Some(ok)
+            );
         }
     }
 
@@ -91,8 +102,25 @@ mod tests {
     fn rejects_path_tricks_and_lookalikes() {
         let long = "a".repeat(64);
         for bad in [
-            "", "..", ".", "a/b", "../acme", "acme/..", "/acme", "Acme", "ac me", "acme\n", "-acme", "acme-",
-            "acme.b", "аcme", /* Cyrillic а */ "acme\u{200b}", "ａｃｍｅ", &long, "acme%2f", "a\\b",
+            "",
+            "..",
+            ".",
+            "a/b",
+            "../acme",
+            "acme/..",
+            "/acme",
+            "Acme",
+            "ac me",
+            "acme\n",
+            "-acme",
+            "acme-",
+            "acme.b",
+            "аcme",
+            /* Cyrillic а */ "acme\u{200b}",
+            "ａｃｍｅ",
+            &long,
+            "acme%2f",
+            "a\\b",
         ] {
             assert!(TenantId::parse(bad).is_err(), "{bad:?} must be rejected");
         }

@@ -11,13 +11,23 @@ pub type Result<T, E = IngestError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("opening input {path}: {source}")]
-    OpenInput { path: PathBuf, source: std::io::Error },
+    OpenInput {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error("reading input {path} after record {position}: {source}")]
-    ReadInput { path: PathBuf, position: i64, source: std::io::Error },
+    ReadInput {
+        path: PathBuf,
+        position: i64,
+        source: std::io::Error,
+    },
 
     #[error("encoding raw Parquet for {key}: {source}")]
-    EncodeParquet { key: String, source: polars::error::PolarsError },
+    EncodeParquet {
+        key: String,
+        source: polars::error::PolarsError,
+    },
 
     #[error(transparent)]
     Storage(#[from] CoreError),

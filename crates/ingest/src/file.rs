@@ -47,7 +47,11 @@ pub struct IngestSummary {
 
 /// Land every record of `config.input` in `store` under the tenant's root.
 /// `progress` receives the input bytes consumed so far.
-pub fn run_file(config: &FileIngestConfig, store: &Arc<dyn Storage>, progress: &dyn Fn(u64)) -> Result<IngestSummary> {
+pub fn run_file(
+    config: &FileIngestConfig,
+    store: &Arc<dyn Storage>,
+    progress: &dyn Fn(u64),
+) -> Result<IngestSummary> {
     let source = source_name(&config.input)?;
     let slug = layout::slug(&source);
     let resume_after = landed_up_to(store.as_ref(), &config.tenant, &slug)?;
@@ -56,12 +60,18 @@ pub fn run_file(config: &FileIngestConfig, store: &Arc<dyn Storage>, progress: &
     let reader = decoder(counter, &config.input)?;
     let mut records = Records::detect(reader).map_err(|source| read_error(config, 0, source))?;
 
-    let mut summary = IngestSummary { source: source.clone(), ..IngestSummary::default() };
+    let mut summary = IngestSummary {
+        source: source.clone(),
+        ..IngestSummary::default()
+    };
     let mut landed = RawBatch::new(config.tenant.clone(), source.clone(), 0, false);
     let mut refused = RawBatch::new(config.tenant.clone(), source.clone(), 0, true);
     let mut batch_first = None;
     let mut last_position = 0;
-    while let Some(record) = records.next_record().map_err(|e| read_error(config, last_position, e))? {
+    while let Some(record) = records
+        .next_record()
+        .map_err(|e| read_error(config, last_position, e))?
+    {
         summary.read += 1;
         last_position = record.position;
         if record.position <= resume_after {
@@ -77,14 +87,32 @@ pub fn run_file(config: &FileIngestConfig, store: &Arc<dyn Storage>, progress: &
             Ok(()) => landed.push(record.position, record.bytes, None),
             Err(reason) => refused.push(record.position, record.bytes, Some(reason)),
         }
-        if landed.len() >= config.batch_records || landed.n_bytes + refused.n_bytes >= MAX_BATCH_BYTES {
+        if landed.len() >= config.batch_records
+            || landed.n_bytes + refused.n_bytes >= MAX_BATCH_BYTES
+        {
             let first = batch_first.take().unwrap_or(record.position);
-            flush(store.as_ref(), &slug, first, record.position, &mut landed, &mut refused, &mut summary)?;
+            flush(
+                store.as_ref(),
+                &slug,
+                first,
+                record.position,
+                &mut landed,
+                &mut refused,
+                &mut summary,
+            )?;
             progress(consumed.get());
         }
     }
     if let Some(first) = batch_first {
-        flush(store.as_ref(), &slug, first, last_position, &mut landed, &mut refused, &mut summary)?;
+        flush(
+            store.as_ref(),
+            &slug,
+            first,
+            last_position,
+            &mut landed,
+            &mut refused,
+            &mut summary,
+        )?;
     }
     progress(consumed.get());
     Ok(summary)
@@ -120,7 +148,12 @@ fn flush(
 }
 
 fn write(store: &dyn Storage, key: &layout::Key, batch: &RawBatch) -> Result<()> {
-    let bytes = batch.to_parquet().map_err(|source| IngestError::EncodeParquet { key: key.to_string(), source })?;
+    let bytes = batch
+        .to_parquet()
+        .map_err(|source| IngestError::EncodeParquet {
+            key: key.to_string(),
+            source,
+        })?;
     store.write_atomic(key, &bytes)?;
     Ok(())
 }
@@ -131,7 +164,12 @@ fn landed_up_to(store: &dyn Storage, tenant: &TenantId, slug: &str) -> Result<i6
     let last = store
         .list(&layout::raw_dir(tenant))?
         .iter()
-        .filter_map(|key| key.file_name().strip_prefix(&prefix)?.strip_suffix(".parquet").map(str::to_string))
+        .filter_map(|key| {
+            key.file_name()
+                .strip_prefix(&prefix)?
+                .strip_suffix(".parquet")
+                .map(str::to_string)
+        })
         .filter_map(|range| range.rsplit('-').next()?.parse::<i64>().ok())
         .max();
     Ok(last.unwrap_or(0))
@@ -140,15 +178,24 @@ fn landed_up_to(store: &dyn Storage, tenant: &TenantId, slug: &str) -> Result<i6
 /// `file:<name>#<fingerprint>`: the name plus a fingerprint of the content's head and size, so two
 /// different files with the same name are different sources, and a re-run of one file is not.
 fn source_name(path: &Path) -> Result<String> {
-    let open_error = |source| IngestError::OpenInput { path: path.to_path_buf(), source };
+    let open_error = |source| IngestError::OpenInput {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = File::open(path).map_err(open_error)?;
     let size = file.metadata().map_err(open_error)?.len();
     let mut head = vec![0u8; 64 * 1024];
     let n = read_up_to(&mut file, &mut head).map_err(open_error)?;
-    let fingerprint = head[..n].iter().chain(size.to_le_bytes().iter()).fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "input".into());
+    let fingerprint = head[..n]
+        .iter()
+        .chain(size.to_le_bytes().iter())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
     Ok(format!("file:{name}#{:08x}", fingerprint as u32))
 }
 
@@ -165,16 +212,28 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
 
 fn decoder(counter: ByteCounter, path: &Path) -> Result<Box<dyn BufRead>> {
     let mut buffered = BufReader::with_capacity(1 << 20, counter);
-    let magic = buffered.fill_buf().map_err(|source| IngestError::OpenInput { path: path.to_path_buf(), source })?;
+    let magic = buffered
+        .fill_buf()
+        .map_err(|source| IngestError::OpenInput {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if magic.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::with_capacity(1 << 20, MultiGzDecoder::new(buffered))))
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            MultiGzDecoder::new(buffered),
+        )))
     } else {
         Ok(Box::new(buffered))
     }
 }
 
 fn read_error(config: &FileIngestConfig, position: i64, source: std::io::Error) -> IngestError {
-    IngestError::ReadInput { path: config.input.clone(), position, source }
+    IngestError::ReadInput {
+        path: config.input.clone(),
+        position,
+        source,
+    }
 }
 
 /// Counts the bytes read from the input file, for progress by file size.
@@ -194,15 +253,23 @@ impl SharedCount {
 
 impl ByteCounter {
     fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|source| IngestError::OpenInput { path: path.to_path_buf(), source })?;
-        Ok(ByteCounter { file, consumed: SharedCount::default() })
+        let file = File::open(path).map_err(|source| IngestError::OpenInput {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(ByteCounter {
+            file,
+            consumed: SharedCount::default(),
+        })
     }
 }
 
 impl Read for ByteCounter {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
-        self.consumed.0.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        self.consumed
+            .0
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }

@@ -78,8 +78,9 @@ impl RawBatch {
             Column::new(raw::SOURCE.into(), vec![self.source.as_str(); n]),
             Column::new(raw::PARTITION.into(), vec![self.partition; n]),
             Column::new(raw::POSITION.into(), self.positions.clone()),
-            Column::new(raw::RECEIVED_AT.into(), vec![received_us; n])
-                .cast(&DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))?,
+            Column::new(raw::RECEIVED_AT.into(), vec![received_us; n]).cast(
+                &DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+            )?,
             Column::new(raw::PAYLOAD.into(), payloads),
         ];
         if let Some(reasons) = &self.reasons {
@@ -92,7 +93,9 @@ impl RawBatch {
     pub fn to_parquet(&self) -> PolarsResult<Vec<u8>> {
         let mut df = self.to_frame()?;
         let mut bytes = Cursor::new(Vec::new());
-        ParquetWriter::new(&mut bytes).with_compression(ParquetCompression::Zstd(None)).finish(&mut df)?;
+        ParquetWriter::new(&mut bytes)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut df)?;
         Ok(bytes.into_inner())
     }
 }

@@ -26,16 +26,28 @@ impl<R: BufRead> Records<R> {
     pub fn detect(mut reader: R) -> io::Result<Self> {
         loop {
             let buffer = reader.fill_buf()?;
-            let Some(&first) = buffer.first() else { return Ok(Records::Lines { reader, position: 0 }) };
+            let Some(&first) = buffer.first() else {
+                return Ok(Records::Lines {
+                    reader,
+                    position: 0,
+                });
+            };
             if first.is_ascii_whitespace() && first != b'\n' {
                 reader.consume(1);
                 continue;
             }
             return Ok(if first == b'[' {
                 reader.consume(1);
-                Records::Array(ArrayElements { reader, position: 0, done: false })
+                Records::Array(ArrayElements {
+                    reader,
+                    position: 0,
+                    done: false,
+                })
             } else {
-                Records::Lines { reader, position: 0 }
+                Records::Lines {
+                    reader,
+                    position: 0,
+                }
             });
         }
     }
@@ -61,7 +73,11 @@ fn next_line<R: BufRead>(reader: &mut R, position: &mut i64) -> io::Result<Optio
         }
     }
     *position += 1;
-    Ok(Some(InputRecord { position: *position, bytes, framing_error: None }))
+    Ok(Some(InputRecord {
+        position: *position,
+        bytes,
+        framing_error: None,
+    }))
 }
 
 /// The elements of one top-level JSON array.
@@ -131,15 +147,25 @@ impl<R: BufRead> ArrayElements<R> {
                     return Ok(None);
                 }
                 self.position += 1;
-                return Ok(Some(InputRecord { position: self.position, bytes: trimmed.to_vec(), framing_error: None }));
+                return Ok(Some(InputRecord {
+                    position: self.position,
+                    bytes: trimmed.to_vec(),
+                    framing_error: None,
+                }));
             }
         }
     }
 }
 
 fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
-    let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &bytes[start..end]
 }
 
@@ -151,7 +177,11 @@ mod tests {
         let mut records = Records::detect(input).unwrap_or_else(|e| panic!("{e}"));
         let mut out = Vec::new();
         while let Some(r) = records.next_record().unwrap_or_else(|e| panic!("{e}")) {
-            out.push((r.position, String::from_utf8_lossy(&r.bytes).into_owned(), r.framing_error.is_some()));
+            out.push((
+                r.position,
+                String::from_utf8_lossy(&r.bytes).into_owned(),
+                r.framing_error.is_some(),
+            ));
         }
         out
     }
@@ -159,7 +189,14 @@ mod tests {
     #[test]
     fn lines_keep_bytes_and_count_empty_lines() {
         let got = read_all(b"{\"a\":1}\r\n\n{\"b\":\"x\\ny\"}\n");
-        assert_eq!(got, vec![(1, "{\"a\":1}".into(), false), (2, "".into(), false), (3, "{\"b\":\"x\\ny\"}".into(), false)]);
+        assert_eq!(
+            got,
+            vec![
+                (1, "{\"a\":1}".into(), false),
+                (2, "".into(), false),
+                (3, "{\"b\":\"x\\ny\"}".into(), false)
+            ]
+        );
     }
 
     #[test]
@@ -179,6 +216,9 @@ mod tests {
     #[test]
     fn truncated_array_keeps_the_tail() {
         let got = read_all(b"[{\"a\":1},{\"b\":");
-        assert_eq!(got, vec![(1, "{\"a\":1}".into(), false), (2, "{\"b\":".into(), true)]);
+        assert_eq!(
+            got,
+            vec![(1, "{\"a\":1}".into(), false), (2, "{\"b\":".into(), true)]
+        );
     }
 }

@@ -10,7 +10,10 @@ pub const DEFAULT_MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// `Ok` when `bytes` is a single JSON object of at most `max_bytes`; else the reason.
 pub fn check_record(bytes: &[u8], max_bytes: usize) -> Result<(), String> {
     if bytes.len() > max_bytes {
-        return Err(format!("record of {} bytes exceeds the {max_bytes}-byte limit", bytes.len()));
+        return Err(format!(
+            "record of {} bytes exceeds the {max_bytes}-byte limit",
+            bytes.len()
+        ));
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("empty record".to_string());
@@ -18,12 +21,18 @@ pub fn check_record(bytes: &[u8], max_bytes: usize) -> Result<(), String> {
     if let Err(error) = std::str::from_utf8(bytes) {
         return Err(format!("invalid UTF-8 at byte {}", error.valid_up_to()));
     }
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied().unwrap_or(b' ');
+    let first = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .copied()
+        .unwrap_or(b' ');
     if first != b'{' {
         let shown: String = String::from_utf8_lossy(&bytes[..bytes.len().min(20)]).into_owned();
         return Err(format!("not a JSON object: starts with {shown:?}"));
     }
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ()).map_err(|error| format!("invalid JSON: {error}"))
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map(|_| ())
+        .map_err(|error| format!("invalid JSON: {error}"))
 }
 
 #[cfg(test)]
@@ -40,6 +49,9 @@ mod tests {
         assert!(reason(br#"{"a":"#).starts_with("invalid JSON: EOF while parsing"));
         assert_eq!(reason(b"{\"a\":\"\xff\"}"), "invalid UTF-8 at byte 6");
         assert!(reason(br#"{"a":1} {"b":2}"#).starts_with("invalid JSON: trailing characters"));
-        assert_eq!(reason(&[b' '; 101]), "record of 101 bytes exceeds the 100-byte limit");
+        assert_eq!(
+            reason(&[b' '; 101]),
+            "record of 101 bytes exceeds the 100-byte limit"
+        );
     }
 }

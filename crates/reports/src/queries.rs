@@ -7,11 +7,26 @@ use crate::error::{ReportsError, Result};
 
 /// The query files shipped with examlake, by file name.
 pub const BUILT_IN: [(&str, &str); 5] = [
-    ("overview.sql", include_str!("../../../queries/overview.sql")),
-    ("high_scores.sql", include_str!("../../../queries/high_scores.sql")),
-    ("least_popular.sql", include_str!("../../../queries/least_popular.sql")),
-    ("most_missed.sql", include_str!("../../../queries/most_missed.sql")),
-    ("last_taken.sql", include_str!("../../../queries/last_taken.sql")),
+    (
+        "overview.sql",
+        include_str!("../../../queries/overview.sql"),
+    ),
+    (
+        "high_scores.sql",
+        include_str!("../../../queries/high_scores.sql"),
+    ),
+    (
+        "least_popular.sql",
+        include_str!("../../../queries/least_popular.sql"),
+    ),
+    (
+        "most_missed.sql",
+        include_str!("../../../queries/most_missed.sql"),
+    ),
+    (
+        "last_taken.sql",
+        include_str!("../../../queries/last_taken.sql"),
+    ),
 ];
 
 /// The text of query `file`: from `override_dir` when it has the file, else the built-in copy.
@@ -19,7 +34,10 @@ pub fn load(file: &str, override_dir: Option<&Path>) -> Result<String> {
     if let Some(dir) = override_dir {
         let path = dir.join(file);
         if path.is_file() {
-            return std::fs::read_to_string(&path).map_err(|source| ReportsError::ReadQuery { path: path.display().to_string(), source });
+            return std::fs::read_to_string(&path).map_err(|source| ReportsError::ReadQuery {
+                path: path.display().to_string(),
+                source,
+            });
         }
     }
     BUILT_IN
@@ -34,5 +52,7 @@ pub fn load(file: &str, override_dir: Option<&Path>) -> Result<String> {
 
 /// Replace `{{name}}` placeholders with values.
 pub fn bind(sql: &str, params: &[(&str, String)]) -> String {
-    params.iter().fold(sql.to_string(), |sql, (name, value)| sql.replace(&format!("{{{{{name}}}}}"), value))
+    params.iter().fold(sql.to_string(), |sql, (name, value)| {
+        sql.replace(&format!("{{{{{name}}}}}"), value)
+    })
 }

@@ -44,11 +44,23 @@ impl Report {
 
     /// `{"report", "tenant"-free summary, "columns", "rows": [{column: value}]}`.
     pub fn to_json(&self) -> Value {
-        let summary: serde_json::Map<String, Value> = self.summary.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect();
+        let summary: serde_json::Map<String, Value> = self
+            .summary
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect();
         let rows: Vec<Value> = self
             .rows
             .iter()
-            .map(|row| Value::Object(self.columns.iter().zip(row).map(|(c, v)| ((*c).to_string(), v.clone())).collect()))
+            .map(|row| {
+                Value::Object(
+                    self.columns
+                        .iter()
+                        .zip(row)
+                        .map(|(c, v)| ((*c).to_string(), v.clone()))
+                        .collect(),
+                )
+            })
             .collect();
         json!({ "report": self.name, "title": self.title, "summary": summary, "columns": self.columns, "rows": rows })
     }
@@ -58,34 +70,69 @@ impl Report {
     }
 
     pub fn to_csv(&self) -> String {
-        let mut out = self.columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\n";
+        let mut out = self
+            .columns
+            .iter()
+            .map(|c| csv_field(c))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n";
         for row in &self.rows {
-            out += &(row.iter().map(|v| csv_field(&plain(v))).collect::<Vec<_>>().join(",") + "\n");
+            out += &(row
+                .iter()
+                .map(|v| csv_field(&plain(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n");
         }
         out
     }
 
     pub fn to_markdown(&self) -> String {
-        let mut out = format!("## {}\n\n*{}*\n\n{}\n\n", self.title, self.question, self.answer);
+        let mut out = format!(
+            "## {}\n\n*{}*\n\n{}\n\n",
+            self.title, self.question, self.answer
+        );
         for (key, value) in &self.summary {
             let _ = writeln!(out, "- **{key}**: {}", plain(value));
         }
         out.push('\n');
         out += &format!("| {} |\n", self.columns.join(" | "));
-        out += &format!("|{}\n", self.columns.iter().map(|_| "---|").collect::<String>());
+        out += &format!(
+            "|{}\n",
+            self.columns.iter().map(|_| "---|").collect::<String>()
+        );
         for row in &self.rows {
-            out += &format!("| {} |\n", row.iter().map(|v| plain(v).replace('|', "\\|")).collect::<Vec<_>>().join(" | "));
+            out += &format!(
+                "| {} |\n",
+                row.iter()
+                    .map(|v| plain(v).replace('|', "\\|"))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
         }
         out
     }
 
     pub fn to_text(&self) -> String {
-        let cells: Vec<Vec<String>> = self.rows.iter().map(|row| row.iter().map(plain).collect()).collect();
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|row| row.iter().map(plain).collect())
+            .collect();
         let widths: Vec<usize> = self
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| cells.iter().map(|r| r[i].chars().count()).chain([c.len()]).max().unwrap_or(0).min(60))
+            .map(|(i, c)| {
+                cells
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([c.len()])
+                    .max()
+                    .unwrap_or(0)
+                    .min(60)
+            })
             .collect();
         let mut out = format!("{}\n", self.title);
         for (key, value) in &self.summary {
@@ -93,7 +140,15 @@ impl Report {
         }
         out.push('\n');
         let line = |values: Vec<String>| {
-            values.iter().zip(&widths).map(|(v, w)| format!("{:<w$}", truncate(v, *w), w = *w)).collect::<Vec<_>>().join("  ").trim_end().to_string() + "\n"
+            values
+                .iter()
+                .zip(&widths)
+                .map(|(v, w)| format!("{:<w$}", truncate(v, *w), w = *w))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+                + "\n"
         };
         out += &line(self.columns.iter().map(|c| (*c).to_string()).collect());
         out += &line(widths.iter().map(|w| "-".repeat(*w)).collect());
@@ -119,7 +174,11 @@ fn truncate(value: &str, width: usize) -> String {
     if value.chars().count() <= width {
         value.to_string()
     } else {
-        value.chars().take(width.saturating_sub(1)).collect::<String>() + "…"
+        value
+            .chars()
+            .take(width.saturating_sub(1))
+            .collect::<String>()
+            + "…"
     }
 }
 
@@ -143,12 +202,22 @@ mod tests {
             title: "T".into(),
             summary: vec![("n", json!(2))],
             columns: vec!["exam_name", "share"],
-            rows: vec![vec![json!("A, \"B\""), json!(0.5)], vec![json!("C"), Value::Null]],
+            rows: vec![
+                vec![json!("A, \"B\""), json!(0.5)],
+                vec![json!("C"), Value::Null],
+            ],
             chart: None,
             answer: String::new(),
         };
-        assert_eq!(report.to_csv(), "exam_name,share\n\"A, \"\"B\"\"\",0.5000\nC,\n");
+        assert_eq!(
+            report.to_csv(),
+            "exam_name,share\n\"A, \"\"B\"\"\",0.5000\nC,\n"
+        );
         assert_eq!(report.to_json()["rows"][0]["share"], json!(0.5));
-        assert!(report.to_text().contains("A, \"B\"  0.5000"));
+        let text = report.to_text();
+        assert!(
+            text.contains("exam_name  share\n---------  ------\nA, \"B\"     0.5000\nC\n"),
+            "{text}"
+        );
     }
 }

@@ -33,21 +33,43 @@ pub struct ReportRunOutput {
 
 pub fn run(config: &ReportRunConfig, store: &dyn Storage) -> Result<ReportRunOutput> {
     let tables = TenantTables::load(store, &config.tenant)?;
-    let reports = config.reports.iter().map(|name| name.build(&tables, &config.params)).collect::<Result<Vec<_>>>()?;
-    let Some(out_dir) = &config.out_dir else { return Ok(ReportRunOutput { reports, dir: None, files: Vec::new() }) };
+    let reports = config
+        .reports
+        .iter()
+        .map(|name| name.build(&tables, &config.params))
+        .collect::<Result<Vec<_>>>()?;
+    let Some(out_dir) = &config.out_dir else {
+        return Ok(ReportRunOutput {
+            reports,
+            dir: None,
+            files: Vec::new(),
+        });
+    };
     let dir = out_dir.join(layout::report_dir(&config.tenant, config.date));
     let mut files = Vec::new();
     for report in &reports {
         files.extend(render::write_report(report, &dir)?);
     }
     let summary_path = dir.join("summary.md");
-    render::write_text(&summary_path, &summary_markdown(&config.tenant, config.date, &reports, store)?)?;
+    render::write_text(
+        &summary_path,
+        &summary_markdown(&config.tenant, config.date, &reports, store)?,
+    )?;
     files.push(summary_path);
-    Ok(ReportRunOutput { reports, dir: Some(dir), files })
+    Ok(ReportRunOutput {
+        reports,
+        dir: Some(dir),
+        files,
+    })
 }
 
 /// The run's Markdown summary: each report's answer and table, then the data-quality summary.
-fn summary_markdown(tenant: &TenantId, date: NaiveDate, reports: &[Report], store: &dyn Storage) -> Result<String> {
+fn summary_markdown(
+    tenant: &TenantId,
+    date: NaiveDate,
+    reports: &[Report],
+    store: &dyn Storage,
+) -> Result<String> {
     let mut out = format!("# examlake report — tenant {tenant}, {date}\n\n");
     for report in reports {
         out += &format!("- **{}** {}\n", report.question, report.answer);
@@ -63,7 +85,10 @@ fn summary_markdown(tenant: &TenantId, date: NaiveDate, reports: &[Report], stor
     let dq_key = layout::data_quality_file(tenant);
     if store.exists(&dq_key)? {
         let text = String::from_utf8_lossy(&store.read(&dq_key)?).into_owned();
-        out += &format!("## Data quality (last transform)\n\n```json\n{}\n```\n", text.trim());
+        out += &format!(
+            "## Data quality (last transform)\n\n```json\n{}\n```\n",
+            text.trim()
+        );
     }
     Ok(out)
 }

@@ -11,7 +11,10 @@ pub fn wilson_interval(successes: u64, n: u64, z: f64) -> Option<(f64, f64)> {
     let centre = p + z2 / (2.0 * n);
     let margin = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
     let denominator = 1.0 + z2 / n;
-    Some((((centre - margin) / denominator).max(0.0), ((centre + margin) / denominator).min(1.0)))
+    Some((
+        ((centre - margin) / denominator).max(0.0),
+        ((centre + margin) / denominator).min(1.0),
+    ))
 }
 
 /// z for a two-sided 95% interval.
@@ -24,7 +27,10 @@ pub fn cut_with_ties<T, K: PartialEq>(items: &[T], n: usize, key: impl Fn(&T) ->
         return items.len().min(if n == 0 { 0 } else { items.len() });
     }
     let boundary = key(&items[n - 1]);
-    n + items[n..].iter().take_while(|item| key(item) == boundary).count()
+    n + items[n..]
+        .iter()
+        .take_while(|item| key(item) == boundary)
+        .count()
 }
 
 #[cfg(test)]

@@ -25,12 +25,20 @@ impl TenantTables {
             .into_iter()
             .map(|table| Ok((table, read_table(store, tenant, table)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(TenantTables { tenant: tenant.clone(), frames })
+        Ok(TenantTables {
+            tenant: tenant.clone(),
+            frames,
+        })
     }
 
     pub fn frame(&self, table: Table) -> &DataFrame {
         // Every table is loaded in `load`, so the lookup cannot miss.
-        &self.frames.iter().find(|(t, _)| *t == table).unwrap_or(&self.frames[0]).1
+        &self
+            .frames
+            .iter()
+            .find(|(t, _)| *t == table)
+            .unwrap_or(&self.frames[0])
+            .1
     }
 
     /// A SQL context that knows exactly this tenant's tables.
@@ -44,16 +52,31 @@ impl TenantTables {
 
     /// Run one query to a DataFrame.
     pub fn query(&self, name: &str, sql: &str) -> Result<DataFrame> {
-        let query_error = |source| ReportsError::Query { query: name.to_string(), source };
-        self.sql_context().execute(sql).and_then(LazyFrame::collect).map_err(query_error)
+        let query_error = |source| ReportsError::Query {
+            query: name.to_string(),
+            source,
+        };
+        self.sql_context()
+            .execute(sql)
+            .and_then(LazyFrame::collect)
+            .map_err(query_error)
     }
 }
 
 fn read_table(store: &dyn Storage, tenant: &TenantId, table: Table) -> Result<DataFrame> {
     let key = layout::table_file(tenant, table);
     if !store.exists(&key)? {
-        return Err(ReportsError::MissingTable { table: table.name(), tenant: tenant.to_string(), warehouse: store.url() });
+        return Err(ReportsError::MissingTable {
+            table: table.name(),
+            tenant: tenant.to_string(),
+            warehouse: store.url(),
+        });
     }
     let bytes = store.read(&key)?;
-    ParquetReader::new(Cursor::new(bytes)).finish().map_err(|source| ReportsError::ReadTable { key: key.to_string(), source })
+    ParquetReader::new(Cursor::new(bytes))
+        .finish()
+        .map_err(|source| ReportsError::ReadTable {
+            key: key.to_string(),
+            source,
+        })
 }

@@ -19,11 +19,26 @@ pub struct ExamSpec {
 }
 
 const fn exam(name: &'static str, attempts: u32, mean_score: Option<f64>) -> ExamSpec {
-    ExamSpec { name, attempts, mean_score, second_id_share: 0.0 }
+    ExamSpec {
+        name,
+        attempts,
+        mean_score,
+        second_id_share: 0.0,
+    }
 }
 
-const fn two_ids(name: &'static str, attempts: u32, mean_score: Option<f64>, second_id_share: f64) -> ExamSpec {
-    ExamSpec { name, attempts, mean_score, second_id_share }
+const fn two_ids(
+    name: &'static str,
+    attempts: u32,
+    mean_score: Option<f64>,
+    second_id_share: f64,
+) -> ExamSpec {
+    ExamSpec {
+        name,
+        attempts,
+        mean_score,
+        second_id_share,
+    }
 }
 
 /// The name and id of the test exam whose 5 records must be quarantined.
@@ -35,8 +50,18 @@ pub const TEST_RECORDS: u32 = 5;
 pub const REFERENCE_ATTEMPTS: u32 = 3280;
 
 /// Published `counts.total` distribution over the 3,275 non-test attempts: (questions, attempts).
-pub const QUESTIONS_PER_ATTEMPT: [(u32, u32); 10] =
-    [(1, 56), (2, 21), (3, 239), (4, 1646), (5, 940), (6, 122), (7, 177), (8, 59), (10, 14), (20, 1)];
+pub const QUESTIONS_PER_ATTEMPT: [(u32, u32); 10] = [
+    (1, 56),
+    (2, 21),
+    (3, 239),
+    (4, 1646),
+    (5, 940),
+    (6, 122),
+    (7, 177),
+    (8, 59),
+    (10, 14),
+    (20, 1),
+];
 
 /// Published repeated user_exam_ids: (exam, number of ids, copies of each id).
 pub const DUPLICATE_GROUPS: [(&str, u32, u32); 9] = [
@@ -47,13 +72,19 @@ pub const DUPLICATE_GROUPS: [(&str, u32, u32); 9] = [
     ("Learning Git", 2, 3),
     ("Learning DNS", 1, 3),
     ("Introduction to Big Data", 1, 3),
-    ("An Introduction to d3.js: From Scattered to Scatterplot", 1, 3),
+    (
+        "An Introduction to d3.js: From Scattered to Scatterplot",
+        1,
+        3,
+    ),
     ("Intermediate Python Programming", 2, 2),
 ];
 
 /// Published UTC hour-of-day distribution of started_at (all 3,280 attempts).
-pub const START_HOUR_WEIGHTS: [u32; 24] =
-    [69, 71, 57, 64, 80, 87, 151, 139, 134, 126, 132, 162, 136, 217, 224, 211, 188, 192, 134, 145, 142, 204, 125, 90];
+pub const START_HOUR_WEIGHTS: [u32; 24] = [
+    69, 71, 57, 64, 80, 87, 151, 139, 134, 126, 132, 162, 136, 217, 224, 211, 188, 192, 134, 145,
+    142, 204, 125, 90,
+];
 
 /// The 102 customer exams (the test exam is separate).
 pub const EXAMS: &[ExamSpec] = &[
@@ -63,7 +94,11 @@ pub const EXAMS: &[ExamSpec] = &[
     exam("Intermediate Python Programming", 158, Some(0.51)),
     exam("Learning to Program with R", 128, Some(0.54)),
     exam("Introduction to Machine Learning", 119, Some(0.69)),
-    exam("Software Architecture Fundamentals Understanding the Basics", 109, Some(0.48)),
+    exam(
+        "Software Architecture Fundamentals Understanding the Basics",
+        109,
+        Some(0.48),
+    ),
     exam("Beginning C# Programming", 95, Some(0.555)),
     exam("Learning Eclipse", 85, Some(0.71)),
     exam("Learning Apache Maven", 80, Some(0.61)),
@@ -72,19 +107,31 @@ pub const EXAMS: &[ExamSpec] = &[
     exam("Introduction to Big Data", 75, Some(0.62)),
     exam("Advanced Machine Learning", 67, Some(0.72)),
     exam("Learning Linux System Administration", 59, Some(0.555)),
-    exam("JavaScript: The Good Parts Master Class with Douglas Crockford", 58, Some(0.655)),
+    exam(
+        "JavaScript: The Good Parts Master Class with Douglas Crockford",
+        58,
+        Some(0.655),
+    ),
     exam("Learning SQL", 57, Some(0.74)),
     exam("Practical Java Programming", 53, Some(0.594)),
     exam("HTML5 The Basics", 52, None),
     exam("Python Epiphanies", 51, None),
-    exam("Software Architecture Fundamentals Beyond The Basics", 48, Some(0.48)),
+    exam(
+        "Software Architecture Fundamentals Beyond The Basics",
+        48,
+        Some(0.48),
+    ),
     exam("Intermediate C# Programming", 43, Some(0.57)),
     exam("Introduction to Data Science with R", 43, None),
     exam("Learning DNS", 40, Some(0.65)),
     exam("Learning C# Best Practices", 35, Some(0.46)),
     exam("Expert Data Wrangling with R", 35, Some(0.664)),
     exam("Mastering Advanced Git", 34, Some(0.36)),
-    exam("An Introduction to d3.js: From Scattered to Scatterplot", 33, Some(0.591)),
+    exam(
+        "An Introduction to d3.js: From Scattered to Scatterplot",
+        33,
+        Some(0.591),
+    ),
     exam("Data Visualization in R with ggplot2", 31, Some(0.49)),
     exam("Python Data Structures", 29, Some(0.543)),
     exam("Cloud Native Architecture Fundamentals", 29, None),
@@ -96,10 +143,18 @@ pub const EXAMS: &[ExamSpec] = &[
     exam("Mastering Python Networking", 25, Some(0.74)),
     exam("Using R for Big Data with Spark", 24, None),
     exam("Learning C# Design Patterns", 23, Some(0.717)),
-    exam("Reproducible Research and Reports with R Markdown", 21, Some(0.619)),
+    exam(
+        "Reproducible Research and Reports with R Markdown",
+        21,
+        Some(0.619),
+    ),
     exam("TCP/IP", 21, None),
     exam("JavaScript Templating", 21, Some(0.679)),
-    exam("Refactor a Monolithic Architecture into Microservices", 17, None),
+    exam(
+        "Refactor a Monolithic Architecture into Microservices",
+        17,
+        None,
+    ),
     exam("Cloud Computing With AWS", 17, Some(0.43)),
     exam("Learning iPython Notebook", 17, Some(0.50)),
     exam("Learning Apache Hadoop", 16, None),
@@ -118,7 +173,12 @@ pub const EXAMS: &[ExamSpec] = &[
     exam("Amazon Web Services - Simple Storage Service", 12, None),
     // Ranks 60–83: never published; 24 exams, 5–12 attempts each, 198 in all.
     exam("A Practical Introduction to React.js", 12, None),
-    two_ids("Architectural Considerations for Hadoop Applications", 12, None, 0.3),
+    two_ids(
+        "Architectural Considerations for Hadoop Applications",
+        12,
+        None,
+        0.3,
+    ),
     exam("Normal Forms and All That Jazz Master Class", 12, None),
     exam("The Principles of Microservices", 11, None),
     two_ids("Being a Better Introvert", 11, Some(0.50), 0.4),
@@ -143,7 +203,11 @@ pub const EXAMS: &[ExamSpec] = &[
     exam("Learning Python Web Development", 5, None),
     // Ranks 84–103 (HZ, ascending), the test exam excluded.
     exam("An Introduction to Set Theory", 5, None),
-    exam("Using Storytelling to Effectively Communicate Data", 4, None),
+    exam(
+        "Using Storytelling to Effectively Communicate Data",
+        4,
+        None,
+    ),
     exam("View Updating", 4, Some(0.25)),
     exam("Building Web Services with Java", 3, Some(0.42)),
     exam("Getting Ready for Angular 2", 3, None),
@@ -171,13 +235,23 @@ mod tests {
     fn catalog_matches_the_published_totals() {
         let customer: u32 = EXAMS.iter().map(|e| e.attempts).sum();
         assert_eq!(customer + TEST_RECORDS, REFERENCE_ATTEMPTS);
-        assert_eq!(EXAMS.len() + 1, 103, "103 exam names including the test exam");
-        let ids: usize = EXAMS.iter().map(|e| if e.second_id_share > 0.0 { 2 } else { 1 }).sum();
+        assert_eq!(
+            EXAMS.len() + 1,
+            103,
+            "103 exam names including the test exam"
+        );
+        let ids: usize = EXAMS
+            .iter()
+            .map(|e| if e.second_id_share > 0.0 { 2 } else { 1 })
+            .sum();
         assert_eq!(ids + 1, 107, "107 base_exam_ids including example-id");
         let questions: u32 = QUESTIONS_PER_ATTEMPT.iter().map(|(_, n)| n).sum();
         assert_eq!(questions, REFERENCE_ATTEMPTS - TEST_RECORDS);
         assert_eq!(START_HOUR_WEIGHTS.iter().sum::<u32>(), REFERENCE_ATTEMPTS);
-        let copies: u32 = DUPLICATE_GROUPS.iter().map(|(_, ids, copies)| ids * (copies - 1)).sum();
+        let copies: u32 = DUPLICATE_GROUPS
+            .iter()
+            .map(|(_, ids, copies)| ids * (copies - 1))
+            .sum();
         assert_eq!(copies, 38);
         let mut names: Vec<_> = EXAMS.iter().map(|e| e.name).collect();
         names.sort();

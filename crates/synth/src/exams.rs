@@ -24,19 +24,34 @@ pub fn mix(a: u64, b: u64) -> u64 {
 
 /// FNV-1a of a string, for seeding from names.
 pub fn hash_str(value: &str) -> u64 {
-    value.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    value.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn uuid_v4(bits: u128) -> String {
     let b = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
     let hex = format!("{b:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// A v1-looking id, like the older exams' `37f0a30a-7464-11e6-aa92-a8667f27e5dc`.
 fn uuid_v1_style(bits: u128) -> String {
     let hex = format!("{bits:032x}");
-    format!("{}-{}-11e6-{}-{}", &hex[0..8], &hex[8..12], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-11e6-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 fn stable_uuid(seed: u64, parts: &[u64]) -> String {
@@ -81,8 +96,21 @@ pub struct Catalog {
 
 impl Catalog {
     pub fn new(seed: u64) -> Catalog {
-        let mut exams: Vec<ExamModel> = EXAMS.iter().enumerate().map(|(idx, spec)| exam_model(seed, idx, spec)).collect();
-        let mut test = exam_model(seed, exams.len(), &catalog::ExamSpec { name: TEST_EXAM_NAME, attempts: 0, mean_score: Some(0.5), second_id_share: 0.0 });
+        let mut exams: Vec<ExamModel> = EXAMS
+            .iter()
+            .enumerate()
+            .map(|(idx, spec)| exam_model(seed, idx, spec))
+            .collect();
+        let mut test = exam_model(
+            seed,
+            exams.len(),
+            &catalog::ExamSpec {
+                name: TEST_EXAM_NAME,
+                attempts: 0,
+                mean_score: Some(0.5),
+                second_id_share: 0.0,
+            },
+        );
         test.base_exam_ids = vec![TEST_EXAM_ID.to_string()];
         test.is_test = true;
         exams.push(test);
@@ -99,7 +127,11 @@ impl Catalog {
 
     /// Attempts per exam index in the reference export.
     pub fn reference_attempts(&self) -> Vec<u64> {
-        EXAMS.iter().map(|e| u64::from(e.attempts)).chain([u64::from(catalog::TEST_RECORDS)]).collect()
+        EXAMS
+            .iter()
+            .map(|e| u64::from(e.attempts))
+            .chain([u64::from(catalog::TEST_RECORDS)])
+            .collect()
     }
 
     /// Simulate one student's attempt at exam `exam_idx` with `n_questions` questions.
@@ -107,11 +139,12 @@ impl Catalog {
         let exam = &self.exams[exam_idx];
         let ability = (rng.random::<f64>() + rng.random::<f64>() + rng.random::<f64>() - 1.5) * 1.6;
         let started_ms = started_at_ms(rng);
-        let base_exam_id = if exam.base_exam_ids.len() > 1 && rng.random::<f64>() < exam.second_id_share {
-            exam.base_exam_ids[1].clone()
-        } else {
-            exam.base_exam_ids[0].clone()
-        };
+        let base_exam_id =
+            if exam.base_exam_ids.len() > 1 && rng.random::<f64>() < exam.second_id_share {
+                exam.base_exam_ids[1].clone()
+            } else {
+                exam.base_exam_ids[0].clone()
+            };
         let n_questions = n_questions.clamp(1, POOL_SIZE);
         let head = exam.usual_size.max(n_questions);
         let mut chosen: Vec<&QuestionModel> = exam.pool[..head].iter().collect();
@@ -130,8 +163,16 @@ impl Catalog {
         let mut attempt = Attempt {
             is_test: exam.is_test,
             keen_micros,
-            keen_extra_digit: if rng.random::<f64>() < 0.35 { Some(rng.random_range(1..10)) } else { None },
-            keen_id: format!("{:08x}{:016x}", (keen_micros / 1_000_000) as u32, rng.random::<u64>()),
+            keen_extra_digit: if rng.random::<f64>() < 0.35 {
+                Some(rng.random_range(1..10))
+            } else {
+                None
+            },
+            keen_id: format!(
+                "{:08x}{:016x}",
+                (keen_micros / 1_000_000) as u32,
+                rng.random::<u64>()
+            ),
             started_ms,
             base_exam_id,
             user_exam_id: random_uuid(rng),
@@ -141,7 +182,10 @@ impl Catalog {
             counts: None,
         };
         if exam.is_test {
-            attempt.questions.iter_mut().for_each(|q| q.omit_submitted_key = true);
+            attempt
+                .questions
+                .iter_mut()
+                .for_each(|q| q.omit_submitted_key = true);
         } else {
             attempt.counts = Some(Counts::of(&attempt.questions));
         }
@@ -152,14 +196,24 @@ impl Catalog {
 fn exam_model(seed: u64, idx: usize, spec: &catalog::ExamSpec) -> ExamModel {
     let exam_seed = mix(seed, 1_000 + idx as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(exam_seed);
-    let mean = spec.mean_score.unwrap_or_else(|| rng.random_range(0.45..0.80));
+    let mean = spec
+        .mean_score
+        .unwrap_or_else(|| rng.random_range(0.45..0.80));
     let id_style = rng.random::<f64>() < 0.5;
-    let mut base_exam_ids = vec![if id_style { uuid_v1_style(rng.random()) } else { uuid_v4(rng.random()) }];
+    let mut base_exam_ids = vec![if id_style {
+        uuid_v1_style(rng.random())
+    } else {
+        uuid_v4(rng.random())
+    }];
     if spec.second_id_share > 0.0 {
         base_exam_ids.push(uuid_v4(rng.random()));
     }
-    let usual_size = *[3, 4, 4, 4, 5, 5, 6].get(rng.random_range(0..7)).unwrap_or(&4);
-    let pool = (0..POOL_SIZE).map(|q| question_model(exam_seed, q, mean, &mut rng)).collect();
+    let usual_size = *[3, 4, 4, 4, 5, 5, 6]
+        .get(rng.random_range(0..7))
+        .unwrap_or(&4);
+    let pool = (0..POOL_SIZE)
+        .map(|q| question_model(exam_seed, q, mean, &mut rng))
+        .collect();
     ExamModel {
         name: spec.name,
         base_exam_ids,
@@ -180,10 +234,17 @@ fn question_model(exam_seed: u64, q: usize, mean: f64, rng: &mut ChaCha8Rng) -> 
     }
     .min(n_options - 1);
     let options = (0..n_options)
-        .map(|o| OptionModel { id: stable_uuid(exam_seed, &[q as u64, o as u64]), correct: o < n_correct })
+        .map(|o| OptionModel {
+            id: stable_uuid(exam_seed, &[q as u64, o as u64]),
+            correct: o < n_correct,
+        })
         .collect();
     let spread = (rng.random::<f64>() - 0.5) * 0.5;
-    QuestionModel { id: stable_uuid(exam_seed, &[q as u64, 999]), options, easiness: (mean + spread).clamp(0.05, 0.98) }
+    QuestionModel {
+        id: stable_uuid(exam_seed, &[q as u64, 999]),
+        options,
+        easiness: (mean + spread).clamp(0.05, 0.98),
+    }
 }
 
 /// started_at: a day in the reference range, an hour from the published profile.
@@ -192,11 +253,29 @@ fn started_at_ms(rng: &mut ChaCha8Rng) -> i64 {
     let day = first + chrono::Days::new(rng.random_range(0..69));
     let total: u32 = START_HOUR_WEIGHTS.iter().sum();
     let mut ticket = rng.random_range(0..total);
-    let hour = START_HOUR_WEIGHTS.iter().position(|w| if ticket < *w { true } else { ticket -= w; false }).unwrap_or(12);
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis();
+    let hour = START_HOUR_WEIGHTS
+        .iter()
+        .position(|w| {
+            if ticket < *w {
+                true
+            } else {
+                ticket -= w;
+                false
+            }
+        })
+        .unwrap_or(12);
+    let midnight = day
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_millis();
     let ms = midnight + hour as i64 * 3_600_000 + rng.random_range(0..3_600_000);
-    let lo = DateTime::parse_from_rfc3339("2017-11-21T00:42:08.990Z").map(|d| d.timestamp_millis()).unwrap_or(ms);
-    let hi = DateTime::parse_from_rfc3339("2018-01-28T19:17:53.796Z").map(|d| d.timestamp_millis()).unwrap_or(ms);
+    let lo = DateTime::parse_from_rfc3339("2017-11-21T00:42:08.990Z")
+        .map(|d| d.timestamp_millis())
+        .unwrap_or(ms);
+    let hi = DateTime::parse_from_rfc3339("2018-01-28T19:17:53.796Z")
+        .map(|d| d.timestamp_millis())
+        .unwrap_or(ms);
     ms.clamp(lo, hi)
 }
 
@@ -209,7 +288,12 @@ fn logit(p: f64) -> f64 {
 }
 
 /// Simulate one question: choose an outcome, then the option clicks that produce it.
-fn answer(q: &QuestionModel, ability: f64, start_ms: i64, rng: &mut ChaCha8Rng) -> AnsweredQuestion {
+fn answer(
+    q: &QuestionModel,
+    ability: f64,
+    start_ms: i64,
+    rng: &mut ChaCha8Rng,
+) -> AnsweredQuestion {
     let n_correct_options = q.options.iter().filter(|o| o.correct).count();
     let p_right = logistic(logit(q.easiness) + ability);
     let result = if rng.random::<f64>() < UNANSWERED_RATE {
@@ -224,19 +308,35 @@ fn answer(q: &QuestionModel, ability: f64, start_ms: i64, rng: &mut ChaCha8Rng) 
     answer_with(q, result, start_ms, rng)
 }
 
-fn answer_with(q: &QuestionModel, result: &'static str, start_ms: i64, rng: &mut ChaCha8Rng) -> AnsweredQuestion {
-    let correct_idx: Vec<usize> = (0..q.options.len()).filter(|&i| q.options[i].correct).collect();
-    let wrong_idx: Vec<usize> = (0..q.options.len()).filter(|&i| !q.options[i].correct).collect();
+fn answer_with(
+    q: &QuestionModel,
+    result: &'static str,
+    start_ms: i64,
+    rng: &mut ChaCha8Rng,
+) -> AnsweredQuestion {
+    let correct_idx: Vec<usize> = (0..q.options.len())
+        .filter(|&i| q.options[i].correct)
+        .collect();
+    let wrong_idx: Vec<usize> = (0..q.options.len())
+        .filter(|&i| !q.options[i].correct)
+        .collect();
     let mut checked = vec![false; q.options.len()];
     match result {
         "correct" => correct_idx.iter().for_each(|&i| checked[i] = true),
         "missed_some" => {
             let keep = rng.random_range(1..correct_idx.len().max(2));
-            correct_idx.iter().take(keep).for_each(|&i| checked[i] = true);
+            correct_idx
+                .iter()
+                .take(keep)
+                .for_each(|&i| checked[i] = true);
         }
         "incorrect" => {
             // The first wrong option is the popular distractor.
-            let pick = if rng.random::<f64>() < 0.6 { wrong_idx[0] } else { wrong_idx[rng.random_range(0..wrong_idx.len())] };
+            let pick = if rng.random::<f64>() < 0.6 {
+                wrong_idx[0]
+            } else {
+                wrong_idx[rng.random_range(0..wrong_idx.len())]
+            };
             checked[pick] = true;
             if rng.random::<f64>() < 0.5 {
                 correct_idx.iter().take(1).for_each(|&i| checked[i] = true);
@@ -258,7 +358,12 @@ fn answer_with(q: &QuestionModel, result: &'static str, start_ms: i64, rng: &mut
             }
         })
         .collect();
-    AnsweredQuestion { id: q.id.clone(), result, options, omit_submitted_key: false }
+    AnsweredQuestion {
+        id: q.id.clone(),
+        result,
+        options,
+        omit_submitted_key: false,
+    }
 }
 
 /// One rendered-to-be attempt.
@@ -327,7 +432,9 @@ impl Counts {
 impl Attempt {
     /// Make the summary disagree with the details, the ways the seed analysis saw.
     pub fn break_counts(&mut self, rng: &mut ChaCha8Rng) {
-        let Some(counts) = self.counts.as_mut() else { return };
+        let Some(counts) = self.counts.as_mut() else {
+            return;
+        };
         match rng.random_range(0..3) {
             0 => counts.total += 1,
             1 if counts.incorrect > 0 => {
@@ -353,7 +460,10 @@ impl Attempt {
             let idx = rng.random_range(0..n_questions);
             let question = &mut copy.questions[idx];
             let results = ["correct", "incorrect", "unanswered"];
-            let others: Vec<&'static str> = results.into_iter().filter(|r| *r != question.result).collect();
+            let others: Vec<&'static str> = results
+                .into_iter()
+                .filter(|r| *r != question.result)
+                .collect();
             let new_result = others[rng.random_range(0..others.len())];
             regrade_options(question, new_result);
         }
@@ -373,7 +483,12 @@ impl Attempt {
 fn regrade_options(question: &mut AnsweredQuestion, result: &'static str) {
     question.result = result;
     let first_wrong = question.options.iter().position(|o| !o.correct);
-    let at = question.options.iter().filter_map(|o| o.at_ms).min().unwrap_or(0);
+    let at = question
+        .options
+        .iter()
+        .filter_map(|o| o.at_ms)
+        .min()
+        .unwrap_or(0);
     for (i, option) in question.options.iter_mut().enumerate() {
         option.checked = match result {
             "correct" => option.correct,

@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use exams::mix;
-use exams::{Catalog, Attempt};
+use exams::{Attempt, Catalog};
 use sampler::{scale, ExactSampler};
 
 /// Output framing.
@@ -79,7 +79,8 @@ pub fn generate(
     let catalog = Catalog::new(seed);
     let plan = Plan::new(config.attempts, &catalog);
     let mut exam_sampler = ExactSampler::new(plan.originals_per_exam.clone());
-    let mut questions_sampler = ExactSampler::new(plan.questions_per_attempt.iter().map(|(_, n)| *n).collect());
+    let mut questions_sampler =
+        ExactSampler::new(plan.questions_per_attempt.iter().map(|(_, n)| *n).collect());
     let mut duplicates = plan.duplicates_by_exam.clone();
     let mut pending: VecDeque<PendingCopy> = VecDeque::new();
     let mut summary = GenerateSummary::default();
@@ -97,7 +98,9 @@ pub fn generate(
         let attempt = match attempt {
             Some(attempt) => attempt,
             None => {
-                let Some(exam_idx) = exam_sampler.draw(&mut rng) else { break };
+                let Some(exam_idx) = exam_sampler.draw(&mut rng) else {
+                    break;
+                };
                 let n_questions = if exam_idx == catalog.test_exam_index() {
                     3
                 } else {
@@ -105,7 +108,9 @@ pub fn generate(
                     plan.questions_per_attempt[bucket].0
                 };
                 let mut attempt = catalog.attempt(exam_idx, n_questions as usize, &mut rng);
-                if exam_idx != catalog.test_exam_index() && rng.random::<f64>() < config.counts_mismatch_rate {
+                if exam_idx != catalog.test_exam_index()
+                    && rng.random::<f64>() < config.counts_mismatch_rate
+                {
                     attempt.break_counts(&mut rng);
                     summary.counts_mismatches += 1;
                 }
@@ -113,7 +118,14 @@ pub fn generate(
                 let owed = &mut duplicates[exam_idx];
                 if !owed.is_empty() && rng.random_range(0..originals_left) < owed.len() as u64 {
                     let copies = owed.pop().unwrap_or(0);
-                    schedule_copies(copies, &attempt, summary.attempts, &mut pending, &mut summary, &mut rng);
+                    schedule_copies(
+                        copies,
+                        &attempt,
+                        summary.attempts,
+                        &mut pending,
+                        &mut summary,
+                        &mut rng,
+                    );
                 }
                 attempt
             }
@@ -173,7 +185,9 @@ impl Plan {
         let mut duplicates_by_exam = vec![Vec::new(); per_exam.len()];
         let mut originals_per_exam = per_exam.clone();
         for (name, ids, copies) in catalog::DUPLICATE_GROUPS {
-            let Some(idx) = catalog.index_of(name) else { continue };
+            let Some(idx) = catalog.index_of(name) else {
+                continue;
+            };
             let groups = (f64::from(ids) * factor).round() as u64;
             for _ in 0..groups {
                 let extra = u64::from(copies - 1);
@@ -184,11 +198,23 @@ impl Plan {
                 }
             }
         }
-        let non_test: u64 = originals_per_exam.iter().sum::<u64>() - originals_per_exam[catalog.test_exam_index()];
-        let reference_questions: Vec<u64> = catalog::QUESTIONS_PER_ATTEMPT.iter().map(|(_, n)| u64::from(*n)).collect();
+        let non_test: u64 =
+            originals_per_exam.iter().sum::<u64>() - originals_per_exam[catalog.test_exam_index()];
+        let reference_questions: Vec<u64> = catalog::QUESTIONS_PER_ATTEMPT
+            .iter()
+            .map(|(_, n)| u64::from(*n))
+            .collect();
         let questions = scale(&reference_questions, non_test);
-        let questions_per_attempt = catalog::QUESTIONS_PER_ATTEMPT.iter().map(|(q, _)| *q).zip(questions).collect();
-        Plan { originals_per_exam, duplicates_by_exam, questions_per_attempt }
+        let questions_per_attempt = catalog::QUESTIONS_PER_ATTEMPT
+            .iter()
+            .map(|(q, _)| *q)
+            .zip(questions)
+            .collect();
+        Plan {
+            originals_per_exam,
+            duplicates_by_exam,
+            questions_per_attempt,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::exams::{iso_ms, Attempt, AnsweredQuestion};
+use crate::exams::{iso_ms, AnsweredQuestion, Attempt};
 use crate::Format;
 
 /// NDJSON lines or one JSON array, written one attempt at a time.
@@ -17,14 +17,20 @@ pub struct Framing<'w, W: Write> {
 
 impl<'w, W: Write> Framing<'w, W> {
     pub fn new(format: Format, out: &'w mut W) -> Self {
-        Framing { format, out, written: 0, line: String::with_capacity(8 * 1024) }
+        Framing {
+            format,
+            out,
+            written: 0,
+            line: String::with_capacity(8 * 1024),
+        }
     }
 
     /// Write one attempt; returns the bytes written.
     pub fn write(&mut self, attempt: &Attempt) -> std::io::Result<u64> {
         self.line.clear();
         if self.format == Format::JsonArray {
-            self.line.push_str(if self.written == 0 { "[\n" } else { ",\n" });
+            self.line
+                .push_str(if self.written == 0 { "[\n" } else { ",\n" });
         }
         render(attempt, &mut self.line);
         if self.format == Format::Ndjson {
@@ -37,7 +43,8 @@ impl<'w, W: Write> Framing<'w, W> {
 
     pub fn finish(self) -> std::io::Result<()> {
         if self.format == Format::JsonArray {
-            self.out.write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+            self.out
+                .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
         }
         self.out.flush()
     }

@@ -9,7 +9,10 @@ pub fn scale(weights: &[u64], total: u64) -> Vec<u64> {
     if sum == 0 {
         return vec![0; weights.len()];
     }
-    let exact: Vec<f64> = weights.iter().map(|w| *w as f64 * total as f64 / sum as f64).collect();
+    let exact: Vec<f64> = weights
+        .iter()
+        .map(|w| *w as f64 * total as f64 / sum as f64)
+        .collect();
     let mut parts: Vec<u64> = exact.iter().map(|x| x.floor() as u64).collect();
     let mut left = total - parts.iter().sum::<u64>();
     let mut order: Vec<usize> = (0..weights.len()).collect();
@@ -37,7 +40,10 @@ pub struct ExactSampler {
 impl ExactSampler {
     pub fn new(counts: Vec<u64>) -> Self {
         let total = counts.iter().sum();
-        ExactSampler { remaining: counts, total }
+        ExactSampler {
+            remaining: counts,
+            total,
+        }
     }
 
     pub fn remaining(&self) -> u64 {

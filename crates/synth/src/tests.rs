@@ -22,12 +22,19 @@ fn generate_reference(format: Format) -> (Vec<u8>, GenerateSummary) {
 #[test]
 fn reference_size_reproduces_the_published_shape() -> Result<(), String> {
     let (bytes, summary) = generate_reference(Format::Ndjson);
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     assert_eq!(lines.len(), 3280);
     assert_eq!(summary.test_records, 5);
     assert_eq!(summary.duplicate_copies, 38);
     assert!(summary.differing_copies > 0 && summary.differing_copies < 38);
-    assert!((5..=40).contains(&summary.counts_mismatches), "{}", summary.counts_mismatches);
+    assert!(
+        (5..=40).contains(&summary.counts_mismatches),
+        "{}",
+        summary.counts_mismatches
+    );
 
     let mut per_exam: HashMap<String, u32> = HashMap::new();
     let mut per_total: HashMap<i64, u32> = HashMap::new();
@@ -38,21 +45,37 @@ fn reference_size_reproduces_the_published_shape() -> Result<(), String> {
         let event = parse_event(line)?;
         let name = event.exam_name.clone().ok_or("exam_name")?;
         *per_exam.entry(name.clone()).or_default() += 1;
-        ids_per_name.entry(name).or_default().insert(event.base_exam_id.clone().ok_or("id")?);
-        *per_user_exam.entry(event.user_exam_id.clone().ok_or("user_exam_id")?).or_default() += 1;
+        ids_per_name
+            .entry(name)
+            .or_default()
+            .insert(event.base_exam_id.clone().ok_or("id")?);
+        *per_user_exam
+            .entry(event.user_exam_id.clone().ok_or("user_exam_id")?)
+            .or_default() += 1;
         let sequences = event.sequences.ok_or("sequences")?;
         if sequences.counts.is_none() {
             no_counts += 1;
         }
         if event.base_exam_id.as_deref() != Some(catalog::TEST_EXAM_ID) {
-            *per_total.entry(sequences.questions.len() as i64).or_default() += 1;
+            *per_total
+                .entry(sequences.questions.len() as i64)
+                .or_default() += 1;
         }
         for q in &sequences.questions {
             assert!(matches!(
                 q.user_result,
-                Some(UserResult::Correct | UserResult::Incorrect | UserResult::MissedSome | UserResult::Unanswered)
+                Some(
+                    UserResult::Correct
+                        | UserResult::Incorrect
+                        | UserResult::MissedSome
+                        | UserResult::Unanswered
+                )
             ));
-            unchecked_clicks += q.options.iter().filter(|o| !o.is_checked() && o.at.is_some()).count();
+            unchecked_clicks += q
+                .options
+                .iter()
+                .filter(|o| !o.is_checked() && o.at.is_some())
+                .count();
         }
         started.push(event.started_at.ok_or("started_at")?);
     }
@@ -62,7 +85,10 @@ fn reference_size_reproduces_the_published_shape() -> Result<(), String> {
     assert_eq!(per_exam["Learning to Visualize Data with D3.js"], 1);
     assert_eq!(per_exam[catalog::TEST_EXAM_NAME], 5);
     assert_eq!(per_exam.len(), 103);
-    assert_eq!(ids_per_name.values().map(|ids| ids.len()).sum::<usize>(), 107);
+    assert_eq!(
+        ids_per_name.values().map(|ids| ids.len()).sum::<usize>(),
+        107
+    );
     assert_eq!(no_counts, 5);
     // Duplicates: 3,242 distinct attempts, 18 ids three times and 2 twice.
     assert_eq!(per_user_exam.len(), 3242);
@@ -73,10 +99,16 @@ fn reference_size_reproduces_the_published_shape() -> Result<(), String> {
     assert!((1600..=1700).contains(&four), "4-question attempts: {four}");
     assert!(per_total.get(&20).copied().unwrap_or(0) >= 1);
     assert!(per_total.get(&9).is_none());
-    assert!(unchecked_clicks > 0, "the clicked-then-unchecked option variant occurs");
+    assert!(
+        unchecked_clicks > 0,
+        "the clicked-then-unchecked option variant occurs"
+    );
     // Time range and disorder.
     let (min, max) = (started.iter().min().cloned(), started.iter().max().cloned());
-    assert!(min >= Some("2017-11-21T00:42:08.990Z".to_string()) && max <= Some("2018-01-28T19:17:53.796Z".to_string()));
+    assert!(
+        min >= Some("2017-11-21T00:42:08.990Z".to_string())
+            && max <= Some("2018-01-28T19:17:53.796Z".to_string())
+    );
     assert!(started.windows(2).any(|w| w[0] > w[1]), "not in time order");
     Ok(())
 }

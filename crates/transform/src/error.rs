@@ -9,16 +9,25 @@ pub type Result<T, E = TransformError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     #[error("reading raw file {key}: {source}")]
-    ReadRaw { key: String, source: polars::error::PolarsError },
+    ReadRaw {
+        key: String,
+        source: polars::error::PolarsError,
+    },
 
     #[error("raw file {key} does not have the raw schema: {detail}")]
     RawSchema { key: String, detail: String },
 
     #[error("building table {table}: {source}")]
-    Build { table: &'static str, source: polars::error::PolarsError },
+    Build {
+        table: &'static str,
+        source: polars::error::PolarsError,
+    },
 
     #[error("writing {key}: {source}")]
-    Write { key: String, source: polars::error::PolarsError },
+    Write {
+        key: String,
+        source: polars::error::PolarsError,
+    },
 
     #[error("encoding the data-quality summary: {0}")]
     Summary(#[from] serde_json::Error),
@@ -28,6 +37,8 @@ pub enum TransformError {
 }
 
 /// Attach the table name to a Polars error.
-pub(crate) fn building(table: &'static str) -> impl FnOnce(polars::error::PolarsError) -> TransformError {
+pub(crate) fn building(
+    table: &'static str,
+) -> impl FnOnce(polars::error::PolarsError) -> TransformError {
     move |source| TransformError::Build { table, source }
 }

@@ -31,36 +31,107 @@ fn datetime(name: &str, values: Vec<Option<i64>>) -> PolarsResult<Column> {
 
 /// One row per parsed attempt (before any rule), with lineage and the internal rule columns.
 pub fn attempts_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
-    let col_str = |name: &str, f: &dyn Fn(&ParsedAttempt) -> &str| Column::new(name.into(), rows.iter().map(|(_, _, p)| f(p)).collect::<Vec<_>>());
-    let col_i32 = |name: &str, f: &dyn Fn(&ParsedAttempt) -> i32| Column::new(name.into(), rows.iter().map(|(_, _, p)| f(p)).collect::<Vec<_>>());
+    let col_str = |name: &str, f: &dyn Fn(&ParsedAttempt) -> &str| {
+        Column::new(
+            name.into(),
+            rows.iter().map(|(_, _, p)| f(p)).collect::<Vec<_>>(),
+        )
+    };
+    let col_i32 = |name: &str, f: &dyn Fn(&ParsedAttempt) -> i32| {
+        Column::new(
+            name.into(),
+            rows.iter().map(|(_, _, p)| f(p)).collect::<Vec<_>>(),
+        )
+    };
     let reported = |f: &dyn Fn(&examlake_core::event::Counts) -> Option<i64>| {
-        rows.iter().map(|(_, _, p)| p.reported.as_ref().and_then(f)).collect::<Vec<_>>()
+        rows.iter()
+            .map(|(_, _, p)| p.reported.as_ref().and_then(f))
+            .collect::<Vec<_>>()
     };
     let columns = vec![
         col_str(a::KEEN_ID, &|p| &p.keen_id),
         col_str(a::USER_EXAM_ID, &|p| &p.user_exam_id),
         col_str(a::BASE_EXAM_ID, &|p| &p.base_exam_id),
-        Column::new(a::SEQUENCE_ID.into(), rows.iter().map(|(_, _, p)| p.sequence_id.as_deref()).collect::<Vec<_>>()),
+        Column::new(
+            a::SEQUENCE_ID.into(),
+            rows.iter()
+                .map(|(_, _, p)| p.sequence_id.as_deref())
+                .collect::<Vec<_>>(),
+        ),
         col_str(a::EXAM_NAME, &|p| &p.exam_name),
-        datetime(a::STARTED_AT, rows.iter().map(|(_, _, p)| Some(p.started_at_us)).collect())?,
-        datetime(a::SUBMITTED_AT, rows.iter().map(|(_, _, p)| Some(p.submitted_at_us)).collect())?,
-        Column::new(a::DURATION_SECS.into(), rows.iter().map(|(_, _, p)| (p.submitted_at_us - p.started_at_us) as f64 / 1e6).collect::<Vec<_>>()),
+        datetime(
+            a::STARTED_AT,
+            rows.iter().map(|(_, _, p)| Some(p.started_at_us)).collect(),
+        )?,
+        datetime(
+            a::SUBMITTED_AT,
+            rows.iter()
+                .map(|(_, _, p)| Some(p.submitted_at_us))
+                .collect(),
+        )?,
+        Column::new(
+            a::DURATION_SECS.into(),
+            rows.iter()
+                .map(|(_, _, p)| (p.submitted_at_us - p.started_at_us) as f64 / 1e6)
+                .collect::<Vec<_>>(),
+        ),
         col_i32(a::N_QUESTIONS, &|p| p.n_questions()),
         col_i32(a::N_CORRECT, &|p| p.n_correct),
         col_i32(a::N_INCORRECT, &|p| p.n_incorrect),
         col_i32(a::N_MISSED_SOME, &|p| p.n_missed_some),
         col_i32(a::N_UNANSWERED, &|p| p.n_unanswered),
-        Column::new(a::SCORE.into(), rows.iter().map(|(_, _, p)| f64::from(p.n_correct) / f64::from(p.n_questions())).collect::<Vec<_>>()),
+        Column::new(
+            a::SCORE.into(),
+            rows.iter()
+                .map(|(_, _, p)| f64::from(p.n_correct) / f64::from(p.n_questions()))
+                .collect::<Vec<_>>(),
+        ),
         Column::new(a::REPORTED_TOTAL.into(), reported(&|c| c.total)),
         Column::new(a::REPORTED_CORRECT.into(), reported(&|c| c.correct)),
-        Column::new(a::COUNTS_PRESENT.into(), rows.iter().map(|(_, _, p)| p.reported.is_some()).collect::<Vec<_>>()),
-        Column::new(a::COUNTS_CONSISTENT.into(), rows.iter().map(|(_, _, p)| p.counts_consistent).collect::<Vec<_>>()),
-        Column::new(lineage::SOURCE.into(), rows.iter().map(|(l, _, _)| l.source.as_str()).collect::<Vec<_>>()),
-        Column::new(lineage::PARTITION.into(), rows.iter().map(|(l, _, _)| l.partition).collect::<Vec<_>>()),
-        Column::new(lineage::POSITION.into(), rows.iter().map(|(l, _, _)| l.position).collect::<Vec<_>>()),
-        datetime(raw::RECEIVED_AT, rows.iter().map(|(l, _, _)| Some(l.received_at_us)).collect())?,
-        Column::new(internal::ARRIVAL.into(), rows.iter().map(|(_, arrival, _)| *arrival).collect::<Vec<_>>()),
-        Column::new(internal::CONTENT_HASH.into(), rows.iter().map(|(_, _, p)| p.content_hash).collect::<Vec<_>>()),
+        Column::new(
+            a::COUNTS_PRESENT.into(),
+            rows.iter()
+                .map(|(_, _, p)| p.reported.is_some())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            a::COUNTS_CONSISTENT.into(),
+            rows.iter()
+                .map(|(_, _, p)| p.counts_consistent)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            lineage::SOURCE.into(),
+            rows.iter()
+                .map(|(l, _, _)| l.source.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            lineage::PARTITION.into(),
+            rows.iter().map(|(l, _, _)| l.partition).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            lineage::POSITION.into(),
+            rows.iter().map(|(l, _, _)| l.position).collect::<Vec<_>>(),
+        ),
+        datetime(
+            raw::RECEIVED_AT,
+            rows.iter()
+                .map(|(l, _, _)| Some(l.received_at_us))
+                .collect(),
+        )?,
+        Column::new(
+            internal::ARRIVAL.into(),
+            rows.iter()
+                .map(|(_, arrival, _)| *arrival)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            internal::CONTENT_HASH.into(),
+            rows.iter()
+                .map(|(_, _, p)| p.content_hash)
+                .collect::<Vec<_>>(),
+        ),
     ];
     DataFrame::new(rows.len(), columns)
 }
@@ -69,12 +140,36 @@ pub fn attempts_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Da
 pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
     let n: usize = rows.iter().map(|(_, _, p)| p.questions.len()).sum();
     let mut arrival = Vec::with_capacity(n);
-    let (mut keen_id, mut base_exam_id, mut exam_name) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut question_id, mut position, mut result) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut correct, mut incomplete, mut submitted) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut n_options, mut n_checked, mut n_right) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut wrong, mut first_click, mut last_click) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut source, mut partition, mut source_position) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut keen_id, mut base_exam_id, mut exam_name) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut question_id, mut position, mut result) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut correct, mut incomplete, mut submitted) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut n_options, mut n_checked, mut n_right) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut wrong, mut first_click, mut last_click) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut source, mut partition, mut source_position) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (lineage, order, attempt) in rows {
         for question in &attempt.questions {
             arrival.push(*order);
@@ -142,10 +237,28 @@ impl Rejections {
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
         let payloads: Vec<&[u8]> = self.payload.iter().map(Vec::as_slice).collect();
         let columns = vec![
-            Column::new(raw::SOURCE.into(), self.lineage.iter().map(|l| l.source.as_str()).collect::<Vec<_>>()),
-            Column::new(raw::PARTITION.into(), self.lineage.iter().map(|l| l.partition).collect::<Vec<_>>()),
-            Column::new(raw::POSITION.into(), self.lineage.iter().map(|l| l.position).collect::<Vec<_>>()),
-            datetime(raw::RECEIVED_AT, self.lineage.iter().map(|l| Some(l.received_at_us)).collect())?,
+            Column::new(
+                raw::SOURCE.into(),
+                self.lineage
+                    .iter()
+                    .map(|l| l.source.as_str())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                raw::PARTITION.into(),
+                self.lineage.iter().map(|l| l.partition).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                raw::POSITION.into(),
+                self.lineage.iter().map(|l| l.position).collect::<Vec<_>>(),
+            ),
+            datetime(
+                raw::RECEIVED_AT,
+                self.lineage
+                    .iter()
+                    .map(|l| Some(l.received_at_us))
+                    .collect(),
+            )?,
             Column::new("rule".into(), self.rule.clone()),
             Column::new(raw::REASON.into(), self.reason.clone()),
             Column::new(raw::PAYLOAD.into(), payloads),

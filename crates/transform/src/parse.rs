@@ -128,7 +128,11 @@ fn record_time(event: &AttemptEvent) -> Result<i64, String> {
 pub fn epoch_micros(value: &str) -> Option<i64> {
     let value = value.trim();
     let (secs, frac) = value.split_once('.').unwrap_or((value, ""));
-    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) || secs.len() > 11 {
+    if secs.is_empty()
+        || !secs.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || secs.len() > 11
+    {
         return None;
     }
     let micros: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
@@ -141,7 +145,13 @@ fn parse_question(idx: usize, q: &Question) -> Result<ParsedQuestion, String> {
         Some(result) => result.as_str().to_string(),
         None => result_from_flags(q).as_str().to_string(),
     };
-    let clicks: Vec<i64> = q.options.iter().filter_map(|o| o.at.as_deref()).filter_map(|at| DateTime::parse_from_rfc3339(at).ok()).map(|t| t.timestamp_micros()).collect();
+    let clicks: Vec<i64> = q
+        .options
+        .iter()
+        .filter_map(|o| o.at.as_deref())
+        .filter_map(|at| DateTime::parse_from_rfc3339(at).ok())
+        .map(|t| t.timestamp_micros())
+        .collect();
     Ok(ParsedQuestion {
         question_id,
         position: idx as i32 + 1,
@@ -152,7 +162,11 @@ fn parse_question(idx: usize, q: &Question) -> Result<ParsedQuestion, String> {
         n_options: q.options.len() as i32,
         n_checked: q.options.iter().filter(|o| o.is_checked()).count() as i32,
         n_correct_options: q.options.iter().filter(|o| o.is_correct()).count() as i32,
-        wrong_option_chosen: q.options.iter().find(|o| o.is_checked() && !o.is_correct()).and_then(|o| o.id.clone()),
+        wrong_option_chosen: q
+            .options
+            .iter()
+            .find(|o| o.is_checked() && !o.is_correct())
+            .and_then(|o| o.id.clone()),
         first_click_us: clicks.iter().min().copied(),
         last_click_us: clicks.iter().max().copied(),
     })
@@ -179,12 +193,16 @@ pub fn counts_tally(counts: &Counts, attempt: &ParsedAttempt) -> bool {
         && agrees(counts.incomplete, attempt.n_missed_some.into())
         && agrees(counts.unanswered, attempt.n_unanswered.into())
         && agrees(counts.submitted, n - i64::from(attempt.n_unanswered))
-        && counts.all_correct.is_none_or(|all| all == (attempt.n_correct as i64 == n))
+        && counts
+            .all_correct
+            .is_none_or(|all| all == (attempt.n_correct as i64 == n))
 }
 
 /// FNV-1a over the payload: equal bytes, equal hash.
 fn content_hash(payload: &[u8]) -> u64 {
-    payload.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    payload.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -193,10 +211,16 @@ mod tests {
 
     /// The 7 real records, read from `../shared` beside the repository (never copied into it).
     fn real_records() -> Vec<Vec<u8>> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/real_records.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/real_records.json"
+        );
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
         let values: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
-        values.iter().map(|v| serde_json::to_vec(v).unwrap_or_default()).collect()
+        values
+            .iter()
+            .map(|v| serde_json::to_vec(v).unwrap_or_default())
+            .collect()
     }
 
     #[test]
@@ -204,38 +228,75 @@ mod tests {
         let records = real_records();
         assert_eq!(records.len(), 7);
         let rules = DataQualityRules::standard();
-        let parsed: Vec<ParsedAttempt> = records.iter().map(|r| parse_attempt(r, &rules)).collect::<Result<_, _>>()?;
+        let parsed: Vec<ParsedAttempt> = records
+            .iter()
+            .map(|r| parse_attempt(r, &rules))
+            .collect::<Result<_, _>>()?;
         // Position 0: 4 questions, missed_some, incorrect, correct, correct (checked by hand).
         let first = &parsed[0];
         assert_eq!(first.keen_id, "5a6745820eb8ab00016be1f1");
         assert_eq!(first.n_questions(), 4);
-        let results: Vec<&str> = first.questions.iter().map(|q| q.user_result.as_str()).collect();
+        let results: Vec<&str> = first
+            .questions
+            .iter()
+            .map(|q| q.user_result.as_str())
+            .collect();
         assert_eq!(results, ["missed_some", "incorrect", "correct", "correct"]);
-        assert_eq!((first.n_correct, first.n_incorrect, first.n_missed_some, first.n_unanswered), (2, 1, 1, 0));
+        assert_eq!(
+            (
+                first.n_correct,
+                first.n_incorrect,
+                first.n_missed_some,
+                first.n_unanswered
+            ),
+            (2, 1, 1, 0)
+        );
         assert_eq!(first.counts_consistent, Some(true));
         assert_eq!(first.submitted_at_us, 1_516_717_442_735_266);
         assert_eq!(first.started_at_us, 1_516_717_399_082_000);
         // q0: 3 options, 2 checked, all 3 right answers; q1: the wrong option a35d0e80… was chosen.
-        assert_eq!((first.questions[0].n_options, first.questions[0].n_checked, first.questions[0].n_correct_options), (3, 2, 3));
-        assert_eq!(first.questions[1].wrong_option_chosen.as_deref(), Some("a35d0e80-8c49-415d-b8cb-c21a02627e2b"));
+        assert_eq!(
+            (
+                first.questions[0].n_options,
+                first.questions[0].n_checked,
+                first.questions[0].n_correct_options
+            ),
+            (3, 2, 3)
+        );
+        assert_eq!(
+            first.questions[1].wrong_option_chosen.as_deref(),
+            Some("a35d0e80-8c49-415d-b8cb-c21a02627e2b")
+        );
         // q2 has an option clicked and then unchecked: its `at` still counts as a click.
         assert_eq!(first.questions[2].n_checked, 2);
-        assert_eq!(first.questions[2].first_click_us, Some(1_516_717_432_510_000));
+        assert_eq!(
+            first.questions[2].first_click_us,
+            Some(1_516_717_432_510_000)
+        );
         // Position 3279: 8 questions, 6 correct, 2 incorrect; a 7-decimal keen_timestamp.
         let last = &parsed[6];
         assert_eq!(last.exam_name, "Learning Linux System Administration");
-        assert_eq!((last.n_questions(), last.n_correct, last.n_incorrect), (8, 6, 2));
+        assert_eq!(
+            (last.n_questions(), last.n_correct, last.n_incorrect),
+            (8, 6, 2)
+        );
         assert_eq!(last.submitted_at_us, 1_513_766_386_584_505);
         assert_eq!(last.questions[5].n_options, 6);
-        assert!(parsed.iter().all(|p| p.counts_consistent == Some(true) && !p.is_test));
+        assert!(parsed
+            .iter()
+            .all(|p| p.counts_consistent == Some(true) && !p.is_test));
         Ok(())
     }
 
     #[test]
     fn counts_that_do_not_tally_are_flagged_and_details_win() -> Result<(), String> {
-        let mut value: serde_json::Value = serde_json::from_slice(&real_records()[0]).map_err(|e| e.to_string())?;
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&real_records()[0]).map_err(|e| e.to_string())?;
         value["sequences"]["counts"]["correct"] = serde_json::json!(3);
-        let parsed = parse_attempt(&serde_json::to_vec(&value).map_err(|e| e.to_string())?, &DataQualityRules::standard())?;
+        let parsed = parse_attempt(
+            &serde_json::to_vec(&value).map_err(|e| e.to_string())?,
+            &DataQualityRules::standard(),
+        )?;
         assert_eq!(parsed.counts_consistent, Some(false));
         assert_eq!(parsed.n_correct, 2);
         Ok(())
@@ -244,20 +305,35 @@ mod tests {
     #[test]
     fn unusable_attempts_say_why() {
         let rules = DataQualityRules::standard();
-        let reason = |json: &str| parse_attempt(json.as_bytes(), &rules).err().unwrap_or_default();
+        let reason = |json: &str| {
+            parse_attempt(json.as_bytes(), &rules)
+                .err()
+                .unwrap_or_default()
+        };
         assert_eq!(reason(r#"{"user_exam_id":"u"}"#), "keen_id is missing");
         let bad_time = r#"{"keen_id":"k","user_exam_id":"u","base_exam_id":"b","exam_name":"e","started_at":"yesterday","keen_timestamp":"1.5"}"#;
-        assert!(reason(bad_time).starts_with("started_at \"yesterday\" is not an ISO-8601 timestamp"));
+        assert!(
+            reason(bad_time).starts_with("started_at \"yesterday\" is not an ISO-8601 timestamp")
+        );
         let no_questions = r#"{"keen_id":"k","user_exam_id":"u","base_exam_id":"b","exam_name":"e","started_at":"2018-01-01T00:00:00.000Z","keen_timestamp":"15"}"#;
         assert_eq!(reason(no_questions), "sequences is missing");
         let bad_ts = r#"{"keen_id":"k","user_exam_id":"u","base_exam_id":"b","exam_name":"e","started_at":"2018-01-01T00:00:00.000Z","keen_timestamp":"1e9"}"#;
-        assert_eq!(reason(bad_ts), "keen_timestamp \"1e9\" is not epoch seconds");
+        assert_eq!(
+            reason(bad_ts),
+            "keen_timestamp \"1e9\" is not epoch seconds"
+        );
     }
 
     #[test]
     fn epoch_micros_is_exact() {
-        assert_eq!(epoch_micros("1516717442.735266"), Some(1_516_717_442_735_266));
-        assert_eq!(epoch_micros("1516743098.56811"), Some(1_516_743_098_568_110));
+        assert_eq!(
+            epoch_micros("1516717442.735266"),
+            Some(1_516_717_442_735_266)
+        );
+        assert_eq!(
+            epoch_micros("1516743098.56811"),
+            Some(1_516_743_098_568_110)
+        );
         assert_eq!(epoch_micros("15"), Some(15_000_000));
         assert_eq!(epoch_micros("-1"), None);
         assert_eq!(epoch_micros(""), None);

@@ -42,9 +42,17 @@ pub struct DataQualitySummary {
 }
 
 /// Rebuild the tenant's tables from all its raw files. `progress(done, total)` counts raw files.
-pub fn run(config: &TransformConfig, store: &dyn Storage, progress: &dyn Fn(usize, usize)) -> Result<DataQualitySummary> {
+pub fn run(
+    config: &TransformConfig,
+    store: &dyn Storage,
+    progress: &dyn Fn(usize, usize),
+) -> Result<DataQualitySummary> {
     let keys = scan::raw_files(store, &config.tenant)?;
-    let mut summary = DataQualitySummary { tenant: config.tenant.to_string(), raw_files: keys.len(), ..Default::default() };
+    let mut summary = DataQualitySummary {
+        tenant: config.tenant.to_string(),
+        raw_files: keys.len(),
+        ..Default::default()
+    };
     let mut parsed: Vec<(Lineage, u64, ParsedAttempt)> = Vec::new();
     let mut rejections = Rejections::default();
     for (done, key) in keys.iter().enumerate() {
@@ -53,39 +61,91 @@ pub fn run(config: &TransformConfig, store: &dyn Storage, progress: &dyn Fn(usiz
         parse_file(&df, key, config, &mut parsed, &mut rejections)?;
         progress(done + 1, keys.len());
     }
-    summary.schema_violations = rejections.rule.iter().filter(|r| **r == SCHEMA_VIOLATION).count();
-    summary.test_records = rejections.rule.iter().filter(|r| **r == TEST_RECORD).count();
+    summary.schema_violations = rejections
+        .rule
+        .iter()
+        .filter(|r| **r == SCHEMA_VIOLATION)
+        .count();
+    summary.test_records = rejections
+        .rule
+        .iter()
+        .filter(|r| **r == TEST_RECORD)
+        .count();
     order_by_arrival(&mut parsed);
 
-    let attempts = frames::attempts_frame(&parsed).map_err(building("assessments"))?.lazy();
-    let all_questions = frames::questions_frame(&parsed).map_err(building("questions"))?.lazy();
+    let attempts = frames::attempts_frame(&parsed)
+        .map_err(building("assessments"))?
+        .lazy();
+    let all_questions = frames::questions_frame(&parsed)
+        .map_err(building("questions"))?
+        .lazy();
     drop(parsed);
 
-    let customer = assessments::customer_attempts(attempts).map_err(building("assessments"))?.collect().map_err(building("assessments"))?;
-    let distinct = assessments::without_exact_duplicates(customer.clone().lazy()).collect().map_err(building("assessments"))?;
-    let latest = assessments::latest_versions(distinct.clone().lazy()).map_err(building("assessments"))?.collect().map_err(building("assessments"))?;
-    let superseded = assessments::superseded(distinct.clone().lazy(), latest.clone().lazy()).collect().map_err(building("quarantine"))?;
+    let customer = assessments::customer_attempts(attempts)
+        .map_err(building("assessments"))?
+        .collect()
+        .map_err(building("assessments"))?;
+    let distinct = assessments::without_exact_duplicates(customer.clone().lazy())
+        .collect()
+        .map_err(building("assessments"))?;
+    let latest = assessments::latest_versions(distinct.clone().lazy())
+        .map_err(building("assessments"))?
+        .collect()
+        .map_err(building("assessments"))?;
+    let superseded = assessments::superseded(distinct.clone().lazy(), latest.clone().lazy())
+        .collect()
+        .map_err(building("quarantine"))?;
 
-    let mut assessments_df = assessments::assessments(latest.clone().lazy()).collect().map_err(building("assessments"))?;
-    let mut questions_df = questions::questions(all_questions, latest.lazy()).collect().map_err(building("questions"))?;
-    let mut exams_df = exams::exams(assessments_df.clone().lazy(), questions_df.clone().lazy()).collect().map_err(building("exams"))?;
+    let mut assessments_df = assessments::assessments(latest.clone().lazy())
+        .collect()
+        .map_err(building("assessments"))?;
+    let mut questions_df = questions::questions(all_questions, latest.lazy())
+        .collect()
+        .map_err(building("questions"))?;
+    let mut exams_df = exams::exams(assessments_df.clone().lazy(), questions_df.clone().lazy())
+        .collect()
+        .map_err(building("exams"))?;
 
     summary.exact_duplicates_dropped = customer.height() - distinct.height();
     summary.superseded_versions = superseded.height();
     summary.assessments = assessments_df.height();
     summary.questions = questions_df.height();
     summary.exams = exams_df.height();
-    let consistent = assessments_df.column(examlake_core::schema::assessments::COUNTS_CONSISTENT).map_err(building("assessments"))?.bool().map_err(building("assessments"))?.clone();
-    summary.counts_mismatches = consistent.into_iter().filter(|v| *v == Some(false)).count();
+    let consistent = assessments_df
+        .column(examlake_core::schema::assessments::COUNTS_CONSISTENT)
+        .map_err(building("assessments"))?
+        .bool()
+        .map_err(building("assessments"))?
+        .clone();
+    summary.counts_mismatches = consistent.iter().filter(|v| *v == Some(false)).count();
     summary.counts_missing = consistent.null_count();
 
     let mut quarantine = quarantine_frame(rejections, &superseded, store, &keys)?;
     let tenant = &config.tenant;
-    sink::write_parquet(store, &layout::table_file(tenant, Table::Assessments), &mut assessments_df)?;
-    sink::write_parquet(store, &layout::table_file(tenant, Table::Questions), &mut questions_df)?;
-    sink::write_parquet(store, &layout::table_file(tenant, Table::Exams), &mut exams_df)?;
-    sink::write_parquet(store, &layout::transform_quarantine_file(tenant), &mut quarantine)?;
-    store.write_atomic(&layout::data_quality_file(tenant), &serde_json::to_vec_pretty(&summary)?)?;
+    sink::write_parquet(
+        store,
+        &layout::table_file(tenant, Table::Assessments),
+        &mut assessments_df,
+    )?;
+    sink::write_parquet(
+        store,
+        &layout::table_file(tenant, Table::Questions),
+        &mut questions_df,
+    )?;
+    sink::write_parquet(
+        store,
+        &layout::table_file(tenant, Table::Exams),
+        &mut exams_df,
+    )?;
+    sink::write_parquet(
+        store,
+        &layout::transform_quarantine_file(tenant),
+        &mut quarantine,
+    )?;
+    store.write_atomic(
+        &layout::data_quality_file(tenant),
+        &serde_json::to_vec_pretty(&summary)?,
+    )?;
     Ok(summary)
 }
 
@@ -97,16 +157,31 @@ fn parse_file(
     parsed: &mut Vec<(Lineage, u64, ParsedAttempt)>,
     rejections: &mut Rejections,
 ) -> Result<()> {
-    let schema_error = |source| TransformError::ReadRaw { key: key.to_string(), source };
-    let sources = df.column(raw::SOURCE).and_then(|c| c.str().cloned()).map_err(schema_error)?;
-    let partitions = df.column(raw::PARTITION).and_then(|c| c.i32().cloned()).map_err(schema_error)?;
-    let positions = df.column(raw::POSITION).and_then(|c| c.i64().cloned()).map_err(schema_error)?;
+    let schema_error = |source| TransformError::ReadRaw {
+        key: key.to_string(),
+        source,
+    };
+    let sources = df
+        .column(raw::SOURCE)
+        .and_then(|c| c.str().cloned())
+        .map_err(schema_error)?;
+    let partitions = df
+        .column(raw::PARTITION)
+        .and_then(|c| c.i32().cloned())
+        .map_err(schema_error)?;
+    let positions = df
+        .column(raw::POSITION)
+        .and_then(|c| c.i64().cloned())
+        .map_err(schema_error)?;
     let received = df
         .column(raw::RECEIVED_AT)
         .and_then(|c| c.cast(&DataType::Int64))
         .and_then(|c| c.i64().cloned())
         .map_err(schema_error)?;
-    let payloads = df.column(raw::PAYLOAD).and_then(|c| c.binary().cloned()).map_err(schema_error)?;
+    let payloads = df
+        .column(raw::PAYLOAD)
+        .and_then(|c| c.binary().cloned())
+        .map_err(schema_error)?;
     for idx in 0..df.height() {
         let lineage = Lineage {
             source: sources.get(idx).unwrap_or_default().to_string(),
@@ -117,7 +192,10 @@ fn parse_file(
         let payload = payloads.get(idx).unwrap_or_default();
         match parse_attempt(payload, &config.rules) {
             Ok(attempt) if attempt.is_test => {
-                let reason = format!("test record: exam {:?} / base_exam_id {:?} matches the test-record rules", attempt.exam_name, attempt.base_exam_id);
+                let reason = format!(
+                    "test record: exam {:?} / base_exam_id {:?} matches the test-record rules",
+                    attempt.exam_name, attempt.base_exam_id
+                );
                 rejections.push(lineage, TEST_RECORD, reason, payload);
             }
             Ok(attempt) => parsed.push((lineage, 0, attempt)),
@@ -130,7 +208,12 @@ fn parse_file(
 /// Number rows in arrival order: received time, then source, partition and position.
 fn order_by_arrival(parsed: &mut [(Lineage, u64, ParsedAttempt)]) {
     parsed.sort_by(|(a, _, _), (b, _, _)| {
-        (a.received_at_us, &a.source, a.partition, a.position).cmp(&(b.received_at_us, &b.source, b.partition, b.position))
+        (a.received_at_us, &a.source, a.partition, a.position).cmp(&(
+            b.received_at_us,
+            &b.source,
+            b.partition,
+            b.position,
+        ))
     });
     for (arrival, row) in parsed.iter_mut().enumerate() {
         row.1 = arrival as u64;
@@ -144,19 +227,36 @@ fn quarantine_frame(
     store: &dyn Storage,
     keys: &[layout::Key],
 ) -> Result<DataFrame> {
-    let wanted = lineages_of(superseded, SUPERSEDED_VERSION, "superseded by a later version of the same keen_id")?;
+    let wanted = lineages_of(
+        superseded,
+        SUPERSEDED_VERSION,
+        "superseded by a later version of the same keen_id",
+    )?;
     if !wanted.is_empty() {
         attach_payloads(&wanted, store, keys, &mut all)?;
     }
     all.to_frame().map_err(building("quarantine"))
 }
 
-fn lineages_of(df: &DataFrame, rule: &'static str, reason: &str) -> Result<Vec<(Lineage, &'static str, String)>> {
+fn lineages_of(
+    df: &DataFrame,
+    rule: &'static str,
+    reason: &str,
+) -> Result<Vec<(Lineage, &'static str, String)>> {
     use examlake_core::schema::lineage as l;
     let err = building("quarantine");
-    let sources = df.column(l::SOURCE).and_then(|c| c.str().cloned()).map_err(err)?;
-    let partitions = df.column(l::PARTITION).and_then(|c| c.i32().cloned()).map_err(building("quarantine"))?;
-    let positions = df.column(l::POSITION).and_then(|c| c.i64().cloned()).map_err(building("quarantine"))?;
+    let sources = df
+        .column(l::SOURCE)
+        .and_then(|c| c.str().cloned())
+        .map_err(err)?;
+    let partitions = df
+        .column(l::PARTITION)
+        .and_then(|c| c.i32().cloned())
+        .map_err(building("quarantine"))?;
+    let positions = df
+        .column(l::POSITION)
+        .and_then(|c| c.i64().cloned())
+        .map_err(building("quarantine"))?;
     let received = df
         .column(raw::RECEIVED_AT)
         .and_then(|c| c.cast(&DataType::Int64))
@@ -185,25 +285,52 @@ fn attach_payloads(
     use std::collections::HashMap;
     let mut by_position: HashMap<(String, i32, i64), usize> = HashMap::new();
     for (idx, (lineage, _, _)) in wanted.iter().enumerate() {
-        by_position.insert((lineage.source.clone(), lineage.partition, lineage.position), idx);
+        by_position.insert(
+            (lineage.source.clone(), lineage.partition, lineage.position),
+            idx,
+        );
     }
     let mut payloads: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
     for key in keys {
         let df = scan::read_raw(store, key)?;
-        let err = |source| TransformError::ReadRaw { key: key.to_string(), source };
-        let sources = df.column(raw::SOURCE).and_then(|c| c.str().cloned()).map_err(err)?;
-        let partitions = df.column(raw::PARTITION).and_then(|c| c.i32().cloned()).map_err(err)?;
-        let positions = df.column(raw::POSITION).and_then(|c| c.i64().cloned()).map_err(err)?;
-        let bytes = df.column(raw::PAYLOAD).and_then(|c| c.binary().cloned()).map_err(err)?;
+        let err = |source| TransformError::ReadRaw {
+            key: key.to_string(),
+            source,
+        };
+        let sources = df
+            .column(raw::SOURCE)
+            .and_then(|c| c.str().cloned())
+            .map_err(err)?;
+        let partitions = df
+            .column(raw::PARTITION)
+            .and_then(|c| c.i32().cloned())
+            .map_err(err)?;
+        let positions = df
+            .column(raw::POSITION)
+            .and_then(|c| c.i64().cloned())
+            .map_err(err)?;
+        let bytes = df
+            .column(raw::PAYLOAD)
+            .and_then(|c| c.binary().cloned())
+            .map_err(err)?;
         for i in 0..df.height() {
-            let id = (sources.get(i).unwrap_or_default().to_string(), partitions.get(i).unwrap_or_default(), positions.get(i).unwrap_or_default());
+            let id = (
+                sources.get(i).unwrap_or_default().to_string(),
+                partitions.get(i).unwrap_or_default(),
+                positions.get(i).unwrap_or_default(),
+            );
             if let Some(&idx) = by_position.get(&id) {
                 payloads[idx] = bytes.get(i).map(<[u8]>::to_vec);
             }
         }
     }
     for ((lineage, rule, reason), payload) in wanted.iter().zip(payloads) {
-        into.push(lineage.clone(), rule, reason.clone(), &payload.unwrap_or_default());
+        into.push(
+            lineage.clone(),
+            rule,
+            reason.clone(),
+            &payload.unwrap_or_default(),
+        );
     }
     Ok(())
 }

@@ -11,7 +11,11 @@ use crate::error::{Result, TransformError};
 
 /// All raw files of `tenant`, in key order.
 pub fn raw_files(store: &dyn Storage, tenant: &TenantId) -> Result<Vec<Key>> {
-    Ok(store.list(&layout::raw_dir(tenant))?.into_iter().filter(|k| k.as_str().ends_with(".parquet")).collect())
+    Ok(store
+        .list(&layout::raw_dir(tenant))?
+        .into_iter()
+        .filter(|k| k.as_str().ends_with(".parquet"))
+        .collect())
 }
 
 /// One raw file as a DataFrame, checked to have the raw schema.
@@ -19,8 +23,16 @@ pub fn read_raw(store: &dyn Storage, key: &Key) -> Result<DataFrame> {
     let bytes = store.read(key)?;
     let df = ParquetReader::new(Cursor::new(bytes))
         .finish()
-        .map_err(|source| TransformError::ReadRaw { key: key.to_string(), source })?;
-    for (name, dtype) in [(raw::SOURCE, DataType::String), (raw::PARTITION, DataType::Int32), (raw::POSITION, DataType::Int64), (raw::PAYLOAD, DataType::Binary)] {
+        .map_err(|source| TransformError::ReadRaw {
+            key: key.to_string(),
+            source,
+        })?;
+    for (name, dtype) in [
+        (raw::SOURCE, DataType::String),
+        (raw::PARTITION, DataType::Int32),
+        (raw::POSITION, DataType::Int64),
+        (raw::PAYLOAD, DataType::Binary),
+    ] {
         match df.schema().get(name) {
             Some(found) if *found == dtype => {}
             found => {

@@ -14,7 +14,10 @@ pub fn write_parquet(store: &dyn Storage, key: &Key, df: &mut DataFrame) -> Resu
     ParquetWriter::new(&mut bytes)
         .with_compression(ParquetCompression::Zstd(None))
         .finish(df)
-        .map_err(|source| TransformError::Write { key: key.to_string(), source })?;
+        .map_err(|source| TransformError::Write {
+            key: key.to_string(),
+            source,
+        })?;
     store.write_atomic(key, &bytes.into_inner())?;
     Ok(())
 }

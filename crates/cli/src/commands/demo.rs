@@ -16,14 +16,27 @@ pub fn demo(args: &DemoArgs, quiet: bool) -> Result<()> {
     let sample_dir = sample_dir(args)?;
     for (tenant, file) in SAMPLES {
         let tenant = TenantId::parse(tenant)?;
-        let output = run_pipeline(&sample_dir.join(file), &tenant, &args.warehouse, &args.reports, quiet)?;
+        let output = run_pipeline(
+            &sample_dir.join(file),
+            &tenant,
+            &args.warehouse,
+            &args.reports,
+            quiet,
+        )?;
         println!();
         for report in &output.reports {
             println!("  {} {}", report.question, report.answer);
         }
         if let Some(dir) = &output.dir {
-            let charts = output.files.iter().filter(|f| f.extension().is_some_and(|e| e == "png")).count();
-            println!("\n  {charts} charts (PNG + SVG), CSV/JSON/Markdown tables and summary.md in {}\n", dir.display());
+            let charts = output
+                .files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "png"))
+                .count();
+            println!(
+                "\n  {charts} charts (PNG + SVG), CSV/JSON/Markdown tables and summary.md in {}\n",
+                dir.display()
+            );
         }
     }
     Ok(())
@@ -32,10 +45,19 @@ pub fn demo(args: &DemoArgs, quiet: bool) -> Result<()> {
 fn sample_dir(args: &DemoArgs) -> Result<PathBuf> {
     let candidates = match &args.sample_dir {
         Some(dir) => vec![dir.clone()],
-        None => vec![PathBuf::from("data/sample"), PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample"))],
+        None => vec![
+            PathBuf::from("data/sample"),
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample")),
+        ],
     };
     candidates
         .into_iter()
         .find(|dir| dir.join(SAMPLES[0].1).is_file())
-        .ok_or_else(|| UsageError("sample data not found: run from the examlake checkout or pass --sample-dir".to_string()).into())
+        .ok_or_else(|| {
+            UsageError(
+                "sample data not found: run from the examlake checkout or pass --sample-dir"
+                    .to_string(),
+            )
+            .into()
+        })
 }

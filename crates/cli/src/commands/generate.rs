@@ -15,7 +15,11 @@ use crate::progress;
 
 pub fn generate(args: &GenerateArgs, quiet: bool) -> Result<()> {
     if !(0.0..=1.0).contains(&args.counts_mismatch_rate) {
-        return Err(UsageError(format!("--counts-mismatch-rate {} is not between 0 and 1", args.counts_mismatch_rate)).into());
+        return Err(UsageError(format!(
+            "--counts-mismatch-rate {} is not between 0 and 1",
+            args.counts_mismatch_rate
+        ))
+        .into());
     }
     let format = match args.format {
         GenerateFormat::Ndjson => Format::Ndjson,
@@ -23,11 +27,19 @@ pub fn generate(args: &GenerateArgs, quiet: bool) -> Result<()> {
     };
     for tenant in &args.tenants {
         let path = output_path(&args.out, tenant, args.tenants.len(), format)?;
-        let config = GenerateConfig { tenant: tenant.clone(), attempts: args.attempts, seed: args.seed, format, counts_mismatch_rate: args.counts_mismatch_rate };
+        let config = GenerateConfig {
+            tenant: tenant.clone(),
+            attempts: args.attempts,
+            seed: args.seed,
+            format,
+            counts_mismatch_rate: args.counts_mismatch_rate,
+        };
         let bar = progress::bar(args.attempts, &format!("generating {tenant}"), false, quiet);
         let mut out = open(&path)?;
-        let summary = synth(&config, &mut out, |done| bar.set_position(done)).with_context(|| format!("writing {}", path.display()))?;
-        out.finish().with_context(|| format!("writing {}", path.display()))?;
+        let summary = synth(&config, &mut out, |done| bar.set_position(done))
+            .with_context(|| format!("writing {}", path.display()))?;
+        out.finish()
+            .with_context(|| format!("writing {}", path.display()))?;
         bar.finish_and_clear();
         println!(
             "{}: {} attempts for tenant {tenant} ({} test records, {} repeated deliveries of which {} differ, {} with mismatched counts, {:.1} MB uncompressed)",
@@ -47,8 +59,13 @@ fn output_path(out: &Path, tenant: &TenantId, n_tenants: usize, format: Format) 
     if n_tenants == 1 && !out.is_dir() {
         return Ok(out.to_path_buf());
     }
-    std::fs::create_dir_all(out).with_context(|| format!("creating output directory {}", out.display()))?;
-    let extension = if format == Format::Ndjson { "ndjson" } else { "json" };
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("creating output directory {}", out.display()))?;
+    let extension = if format == Format::Ndjson {
+        "ndjson"
+    } else {
+        "json"
+    };
     Ok(out.join(format!("{tenant}.{extension}")))
 }
 
@@ -59,7 +76,8 @@ enum Output {
 }
 
 fn open(path: &Path) -> Result<Output> {
-    let file = File::create(path).map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?;
+    let file = File::create(path)
+        .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?;
     let writer = BufWriter::with_capacity(1 << 20, file);
     Ok(if path.extension().is_some_and(|e| e == "gz") {
         Output::Gzip(GzEncoder::new(writer, flate2::Compression::best()))

@@ -9,7 +9,14 @@ use crate::exit::UsageError;
 use crate::progress;
 
 pub fn ingest(args: &IngestArgs, quiet: bool) -> Result<()> {
-    let summary = ingest_file(&args.from_file, &args.tenant, &args.warehouse.warehouse, args.batch_records, args.max_record_bytes, quiet)?;
+    let summary = ingest_file(
+        &args.from_file,
+        &args.tenant,
+        &args.warehouse.warehouse,
+        args.batch_records,
+        args.max_record_bytes,
+        quiet,
+    )?;
     print_summary(&summary, &args.tenant);
     Ok(())
 }
@@ -31,7 +38,12 @@ pub fn ingest_file(
     let store = storage::open(warehouse)?;
     let size = std::fs::metadata(input).map(|m| m.len()).unwrap_or(0);
     let bar = progress::bar(size, &format!("ingesting {}", input.display()), true, quiet);
-    let config = FileIngestConfig { tenant: tenant.clone(), input: input.to_path_buf(), batch_records, max_record_bytes };
+    let config = FileIngestConfig {
+        tenant: tenant.clone(),
+        input: input.to_path_buf(),
+        batch_records,
+        max_record_bytes,
+    };
     let summary = run_file(&config, &store, &|done| bar.set_position(done))?;
     bar.finish_and_clear();
     Ok(summary)
@@ -44,6 +56,10 @@ pub fn print_summary(summary: &IngestSummary, tenant: &examlake_core::TenantId) 
         summary.read,
         summary.landed,
         summary.quarantined,
-        if summary.skipped > 0 { format!(", skipped {} already landed", summary.skipped) } else { String::new() }
+        if summary.skipped > 0 {
+            format!(", skipped {} already landed", summary.skipped)
+        } else {
+            String::new()
+        }
     );
 }

@@ -46,13 +46,23 @@ pub fn names(choice: ReportChoice) -> Vec<ReportName> {
     }
 }
 
-pub fn run_config(tenant: &examlake_core::TenantId, reports: Vec<ReportName>, options: &ReportOptions) -> Result<ReportRunConfig> {
+pub fn run_config(
+    tenant: &examlake_core::TenantId,
+    reports: Vec<ReportName>,
+    options: &ReportOptions,
+) -> Result<ReportRunConfig> {
     if !(0.0..=1.0).contains(&options.threshold) {
-        return Err(UsageError(format!("--threshold {} is not between 0 and 1", options.threshold)).into());
+        return Err(UsageError(format!(
+            "--threshold {} is not between 0 and 1",
+            options.threshold
+        ))
+        .into());
     }
     if let Some(dir) = &options.queries {
         if !dir.is_dir() {
-            return Err(UsageError(format!("--queries {} is not a directory", dir.display())).into());
+            return Err(
+                UsageError(format!("--queries {} is not a directory", dir.display())).into(),
+            );
         }
     }
     let today = Utc::now().date_naive();
@@ -63,5 +73,11 @@ pub fn run_config(tenant: &examlake_core::TenantId, reports: Vec<ReportName>, op
     params.min_attempts = options.min_attempts;
     params.stale_days = options.stale_days;
     params.queries_dir = options.queries.clone();
-    Ok(ReportRunConfig { tenant: tenant.clone(), reports, out_dir: options.out.clone(), date: today, params })
+    Ok(ReportRunConfig {
+        tenant: tenant.clone(),
+        reports,
+        out_dir: options.out.clone(),
+        date: today,
+        params,
+    })
 }

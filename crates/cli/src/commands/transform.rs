@@ -15,10 +15,16 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
         None => layout::tenants(store.as_ref())?,
     };
     if tenants.is_empty() {
-        return Err(UsageError(format!("no tenant data in warehouse {}: run `examlake ingest` first", store.url())).into());
+        return Err(UsageError(format!(
+            "no tenant data in warehouse {}: run `examlake ingest` first",
+            store.url()
+        ))
+        .into());
     }
     let mut rules = DataQualityRules::standard();
-    rules.test_exam_name_patterns.extend(args.test_exam_patterns.iter().cloned());
+    rules
+        .test_exam_name_patterns
+        .extend(args.test_exam_patterns.iter().cloned());
     for tenant in tenants {
         let summary = transform_tenant(store.as_ref(), &tenant, &rules, quiet)?;
         print_summary(&summary);
@@ -26,9 +32,17 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn transform_tenant(store: &dyn Storage, tenant: &TenantId, rules: &DataQualityRules, quiet: bool) -> Result<DataQualitySummary> {
+pub fn transform_tenant(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    rules: &DataQualityRules,
+    quiet: bool,
+) -> Result<DataQualitySummary> {
     let bar = progress::bar(0, &format!("transforming {tenant}"), false, quiet);
-    let config = TransformConfig { tenant: tenant.clone(), rules: rules.clone() };
+    let config = TransformConfig {
+        tenant: tenant.clone(),
+        rules: rules.clone(),
+    };
     let summary = run(&config, store, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);

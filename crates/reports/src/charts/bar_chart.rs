@@ -17,30 +17,50 @@ pub fn size(chart: &Chart) -> (u32, u32) {
 }
 
 /// Draw `chart` onto `root`.
-pub fn draw_bar_chart<DB: DrawingBackend>(chart: &Chart, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<(), String> {
+pub fn draw_bar_chart<DB: DrawingBackend>(
+    chart: &Chart,
+    root: DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<(), String> {
     ensure_font();
     let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(fail)?;
     let n = chart.bars.len().max(1) as i32;
-    let data_max = chart.bars.iter().map(|b| b.interval.map_or(b.value, |(_, hi)| hi.max(b.value))).fold(0.0, f64::max);
-    let x_max = chart.x_max.unwrap_or(if data_max > 0.0 { data_max * 1.15 } else { 1.0 });
-    let longest = chart.bars.iter().map(|b| b.label.chars().count()).max().unwrap_or(10);
+    let data_max = chart
+        .bars
+        .iter()
+        .map(|b| b.interval.map_or(b.value, |(_, hi)| hi.max(b.value)))
+        .fold(0.0, f64::max);
+    let x_max = chart
+        .x_max
+        .unwrap_or(if data_max > 0.0 { data_max * 1.15 } else { 1.0 });
+    let longest = chart
+        .bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(10);
     let label_px = (longest as u32 * 8 + 16).clamp(120, 560);
     let labels: Vec<String> = chart.bars.iter().map(|b| b.label.clone()).collect();
 
     let mut ctx = ChartBuilder::on(&root)
-        .caption(&chart.title, ("sans-serif", 22).into_font().style(FontStyle::Bold))
+        .caption(
+            &chart.title,
+            ("sans-serif", 22).into_font().style(FontStyle::Bold),
+        )
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(label_px)
-        .build_cartesian_2d(0.0..x_max, (0..n).into_segmented())
+        .build_cartesian_2d(0.0..x_max, (0..(n - 1).max(1)).into_segmented())
         .map_err(fail)?;
     let format = chart.value_format;
     ctx.configure_mesh()
         .disable_y_mesh()
         .y_labels(n as usize)
         .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => labels.get((n - 1 - i) as usize).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) => labels
+                .get((n - 1 - i) as usize)
+                .cloned()
+                .unwrap_or_default(),
             _ => String::new(),
         })
         .x_label_formatter(&|v| format.format(*v))
@@ -54,12 +74,21 @@ pub fn draw_bar_chart<DB: DrawingBackend>(chart: &Chart, root: DrawingArea<DB, p
     for (i, bar) in chart.bars.iter().enumerate() {
         let y = n - 1 - i as i32;
         let colour = if bar.highlight { ACCENT } else { BAR };
-        let mut rect = Rectangle::new([(0.0, SegmentValue::Exact(y)), (bar.value, SegmentValue::Exact(y + 1))], colour.filled());
+        let mut rect = Rectangle::new(
+            [
+                (0.0, SegmentValue::Exact(y)),
+                (bar.value, SegmentValue::Exact(y + 1)),
+            ],
+            colour.filled(),
+        );
         rect.set_margin(3, 3, 0, 0);
         ctx.draw_series(std::iter::once(rect)).map_err(fail)?;
         if let Some((lo, hi)) = bar.interval {
             ctx.draw_series(std::iter::once(PathElement::new(
-                vec![(lo, SegmentValue::CenterOf(y)), (hi, SegmentValue::CenterOf(y))],
+                vec![
+                    (lo, SegmentValue::CenterOf(y)),
+                    (hi, SegmentValue::CenterOf(y)),
+                ],
                 BLACK.stroke_width(2),
             )))
             .map_err(fail)?;
@@ -72,10 +101,12 @@ pub fn draw_bar_chart<DB: DrawingBackend>(chart: &Chart, root: DrawingArea<DB, p
         ctx.draw_series(std::iter::once(Text::new(
             text,
             (at + x_max * 0.005, SegmentValue::CenterOf(y)),
-            ("sans-serif", 12).into_font().color(&BLACK).pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Left,
-                plotters::style::text_anchor::VPos::Center,
-            )),
+            ("sans-serif", 12).into_font().color(&BLACK).pos(
+                plotters::style::text_anchor::Pos::new(
+                    plotters::style::text_anchor::HPos::Left,
+                    plotters::style::text_anchor::VPos::Center,
+                ),
+            ),
         )))
         .map_err(fail)?;
     }

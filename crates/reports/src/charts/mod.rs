@@ -64,7 +64,11 @@ static FONT: Once = Once::new();
 pub fn ensure_font() {
     FONT.call_once(|| {
         use plotters::style::FontStyle;
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
         let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
     });
 }

@@ -6,29 +6,55 @@ use polars::prelude::*;
 use crate::error::{ReportsError, Result};
 
 fn column<'a>(df: &'a DataFrame, query: &str, name: &'static str) -> Result<&'a Column> {
-    df.column(name).map_err(|e| ReportsError::QueryShape { query: query.to_string(), column: name, detail: e.to_string() })
+    df.column(name).map_err(|e| ReportsError::QueryShape {
+        query: query.to_string(),
+        column: name,
+        detail: e.to_string(),
+    })
 }
 
-fn shape(query: &str, name: &'static str) -> impl Fn(PolarsError) -> ReportsError + '_ {
-    move |e| ReportsError::QueryShape { query: query.to_string(), column: name, detail: e.to_string() }
+fn shape<'a>(query: &'a str, name: &'static str) -> impl Fn(PolarsError) -> ReportsError + 'a {
+    move |e| ReportsError::QueryShape {
+        query: query.to_string(),
+        column: name,
+        detail: e.to_string(),
+    }
 }
 
 pub fn strings(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<String>> {
-    let c = column(df, query, name)?.cast(&DataType::String).map_err(shape(query, name))?;
-    Ok(c.str().map_err(shape(query, name))?.into_iter().map(|v| v.unwrap_or_default().to_string()).collect())
+    let c = column(df, query, name)?
+        .cast(&DataType::String)
+        .map_err(shape(query, name))?;
+    Ok(c.str()
+        .map_err(shape(query, name))?
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect())
 }
 
 pub fn ints(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<u64>> {
-    let c = column(df, query, name)?.cast(&DataType::UInt64).map_err(shape(query, name))?;
-    Ok(c.u64().map_err(shape(query, name))?.into_iter().map(Option::unwrap_or_default).collect())
+    let c = column(df, query, name)?
+        .cast(&DataType::UInt64)
+        .map_err(shape(query, name))?;
+    Ok(c.u64()
+        .map_err(shape(query, name))?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect())
 }
 
 pub fn floats(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<Option<f64>>> {
-    let c = column(df, query, name)?.cast(&DataType::Float64).map_err(shape(query, name))?;
-    Ok(c.f64().map_err(shape(query, name))?.into_iter().collect())
+    let c = column(df, query, name)?
+        .cast(&DataType::Float64)
+        .map_err(shape(query, name))?;
+    Ok(c.f64().map_err(shape(query, name))?.iter().collect())
 }
 
-pub fn datetimes(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<Option<DateTime<Utc>>>> {
+pub fn datetimes(
+    df: &DataFrame,
+    query: &str,
+    name: &'static str,
+) -> Result<Vec<Option<DateTime<Utc>>>> {
     let c = column(df, query, name)?;
     let micros = match c.dtype() {
         DataType::Datetime(unit, _) => {
@@ -40,18 +66,35 @@ pub fn datetimes(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<
             let raw = c.cast(&DataType::Int64).map_err(shape(query, name))?;
             raw.i64()
                 .map_err(shape(query, name))?
-                .into_iter()
-                .map(|v| v.map(|v| if per_micro > 0 { v / per_micro } else { v * -per_micro }))
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        if per_micro > 0 {
+                            v / per_micro
+                        } else {
+                            v * -per_micro
+                        }
+                    })
+                })
                 .collect::<Vec<_>>()
         }
         other => {
-            return Err(ReportsError::QueryShape { query: query.to_string(), column: name, detail: format!("expected a datetime, found {other}") })
+            return Err(ReportsError::QueryShape {
+                query: query.to_string(),
+                column: name,
+                detail: format!("expected a datetime, found {other}"),
+            })
         }
     };
-    Ok(micros.into_iter().map(|v| v.and_then(DateTime::from_timestamp_micros)).collect())
+    Ok(micros
+        .into_iter()
+        .map(|v| v.and_then(DateTime::from_timestamp_micros))
+        .collect())
 }
 
 /// A timestamp as ISO-8601 UTC with milliseconds.
 pub fn iso(value: Option<DateTime<Utc>>) -> serde_json::Value {
-    value.map_or(serde_json::Value::Null, |t| serde_json::Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()))
+    value.map_or(serde_json::Value::Null, |t| {
+        serde_json::Value::String(t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+    })
 }

@@ -36,7 +36,10 @@ impl ExamShare {
 }
 
 pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
-    let sql = queries::bind(&queries::load(QUERY, params.queries_dir.as_deref())?, &[("threshold", format!("{}", params.threshold))]);
+    let sql = queries::bind(
+        &queries::load(QUERY, params.queries_dir.as_deref())?,
+        &[("threshold", format!("{}", params.threshold))],
+    );
     let df = tables.query(QUERY, &sql)?;
     let names = strings(&df, QUERY, "exam_name")?;
     let attempts = ints(&df, QUERY, "attempts")?;
@@ -53,16 +56,36 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
             mean_score: mean[i],
         })
         .collect();
-    exams.sort_by(|a, b| b.share.total_cmp(&a.share).then(b.attempts.cmp(&a.attempts)).then(a.exam_name.cmp(&b.exam_name)));
+    exams.sort_by(|a, b| {
+        b.share
+            .total_cmp(&a.share)
+            .then(b.attempts.cmp(&a.attempts))
+            .then(a.exam_name.cmp(&b.exam_name))
+    });
 
-    let majority: Vec<&str> = exams.iter().filter(|e| e.majority()).map(|e| e.exam_name.as_str()).collect();
-    let confident: Vec<&str> = exams.iter().filter(|e| e.confident_majority()).map(|e| e.exam_name.as_str()).collect();
+    let majority: Vec<&str> = exams
+        .iter()
+        .filter(|e| e.majority())
+        .map(|e| e.exam_name.as_str())
+        .collect();
+    let confident: Vec<&str> = exams
+        .iter()
+        .filter(|e| e.confident_majority())
+        .map(|e| e.exam_name.as_str())
+        .collect();
     let rows: Vec<Vec<Value>> = exams
         .iter()
         .map(|e| {
             vec![
-                json!(e.exam_name), json!(e.attempts), json!(e.high_scorers), json!(e.share), json!(e.interval.0),
-                json!(e.interval.1), json!(e.mean_score), json!(e.majority()), json!(e.confident_majority()),
+                json!(e.exam_name),
+                json!(e.attempts),
+                json!(e.high_scorers),
+                json!(e.share),
+                json!(e.interval.0),
+                json!(e.interval.1),
+                json!(e.mean_score),
+                json!(e.majority()),
+                json!(e.confident_majority()),
             ]
         })
         .collect();
@@ -77,14 +100,28 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     Ok(Report {
         name: "high-scores",
         question: "Are a majority of students consistently achieving high scores on certain exams?",
-        title: format!("Share of attempts scoring ≥ {:.0}% — tenant {}", params.threshold * 100.0, tables.tenant),
+        title: format!(
+            "Share of attempts scoring ≥ {:.0}% — tenant {}",
+            params.threshold * 100.0,
+            tables.tenant
+        ),
         summary: vec![
             ("threshold", json!(params.threshold)),
             ("exams", json!(exams.len())),
             ("exams_with_majority", json!(majority)),
             ("exams_with_confident_majority", json!(confident)),
         ],
-        columns: vec!["exam_name", "attempts", "high_scorers", "share", "wilson_low", "wilson_high", "mean_score", "majority", "confident_majority"],
+        columns: vec![
+            "exam_name",
+            "attempts",
+            "high_scorers",
+            "share",
+            "wilson_low",
+            "wilson_high",
+            "mean_score",
+            "majority",
+            "confident_majority",
+        ],
         chart: Some(chart(&exams, params)),
         rows,
         answer,
@@ -92,7 +129,10 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
 }
 
 fn chart(exams: &[ExamShare], params: &ReportParams) -> Chart {
-    let eligible: Vec<&ExamShare> = exams.iter().filter(|e| e.attempts >= params.min_attempts).collect();
+    let eligible: Vec<&ExamShare> = exams
+        .iter()
+        .filter(|e| e.attempts >= params.min_attempts)
+        .collect();
     let shown = eligible.len().min(MAX_BARS);
     Chart {
         file_stem: "high_scores",

@@ -29,10 +29,22 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
         _ => None,
     };
     let rows: Vec<Vec<Value>> = (0..names.len())
-        .map(|i| vec![json!(names[i]), iso(last[i]), json!(days_before_latest(i)), json!(days_since(i)), json!(attempts[i])])
+        .map(|i| {
+            vec![
+                json!(names[i]),
+                iso(last[i]),
+                json!(days_before_latest(i)),
+                json!(days_since(i)),
+                json!(attempts[i]),
+            ]
+        })
         .collect();
     let mut by_age: Vec<usize> = (0..names.len()).collect();
-    by_age.sort_by(|&a, &b| days_before_latest(b).cmp(&days_before_latest(a)).then(names[a].cmp(&names[b])));
+    by_age.sort_by(|&a, &b| {
+        days_before_latest(b)
+            .cmp(&days_before_latest(a))
+            .then(names[a].cmp(&names[b]))
+    });
     let shown = by_age.len().min(MAX_BARS);
     let oldest = by_age.first().map(|&i| (names[i].clone(), last[i]));
     Ok(Report {

@@ -34,10 +34,23 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let rows: Vec<Vec<Value>> = order
         .iter()
         .enumerate()
-        .map(|(rank, &i)| vec![json!(rank + 1), json!(names[i]), json!(attempts[i]), json!(students[i]), iso(last[i]), json!(stale(i))])
+        .map(|(rank, &i)| {
+            vec![
+                json!(rank + 1),
+                json!(names[i]),
+                json!(attempts[i]),
+                json!(students[i]),
+                iso(last[i]),
+                json!(stale(i)),
+            ]
+        })
         .collect();
     let fewest = order.first().map_or(0, |&i| attempts[i]);
-    let tied: Vec<&str> = order.iter().filter(|&&i| attempts[i] == fewest).map(|&i| names[i].as_str()).collect();
+    let tied: Vec<&str> = order
+        .iter()
+        .filter(|&&i| attempts[i] == fewest)
+        .map(|&i| names[i].as_str())
+        .collect();
     Ok(Report {
         name: "least-popular",
         question: "Which are the least popular exams?",
@@ -48,20 +61,44 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
             ("fewest_attempts", json!(fewest)),
             ("least_popular", json!(tied)),
         ],
-        columns: vec!["rank", "exam_name", "attempts", "distinct_students", "last_taken", "stale"],
-        answer: format!("The least popular exam{}: {} ({fewest} attempt{} each).", if tied.len() > 1 { "s" } else { "" }, tied.join(", "), if fewest == 1 { "" } else { "s" }),
+        columns: vec![
+            "rank",
+            "exam_name",
+            "attempts",
+            "distinct_students",
+            "last_taken",
+            "stale",
+        ],
+        answer: format!(
+            "The least popular exam{}: {} ({fewest} attempt{} each).",
+            if tied.len() > 1 { "s" } else { "" },
+            tied.join(", "),
+            if fewest == 1 { "" } else { "s" }
+        ),
         chart: Some(Chart {
             file_stem: "least_popular",
-            title: format!("Least popular exams (bottom {}, ties included)", params.bottom),
+            title: format!(
+                "Least popular exams (bottom {}, ties included)",
+                params.bottom
+            ),
             x_label: "attempts".into(),
             y_label: "exam".into(),
             bars: order
                 .iter()
-                .map(|&i| Bar { label: names[i].clone(), value: attempts[i] as f64, interval: None, highlight: stale(i), note: Some(format!("{} student(s)", students[i])) })
+                .map(|&i| Bar {
+                    label: names[i].clone(),
+                    value: attempts[i] as f64,
+                    interval: None,
+                    highlight: stale(i),
+                    note: Some(format!("{} student(s)", students[i])),
+                })
                 .collect(),
             value_format: ValueFormat::Count,
             reference: None,
-            highlight_legend: Some(format!("stale: no attempt in the last {} days of data", params.stale_days)),
+            highlight_legend: Some(format!(
+                "stale: no attempt in the last {} days of data",
+                params.stale_days
+            )),
             x_max: None,
         }),
         rows,

@@ -26,8 +26,13 @@ pub enum ReportName {
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 5] =
-        [ReportName::Overview, ReportName::HighScores, ReportName::LeastPopular, ReportName::MostMissed, ReportName::LastTaken];
+    pub const ALL: [ReportName; 5] = [
+        ReportName::Overview,
+        ReportName::HighScores,
+        ReportName::LeastPopular,
+        ReportName::MostMissed,
+        ReportName::LastTaken,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,7 +78,15 @@ pub struct ReportParams {
 
 impl ReportParams {
     pub fn new(as_of: NaiveDate) -> Self {
-        ReportParams { threshold: 0.8, top: 15, bottom: 10, min_attempts: 5, stale_days: 30, as_of, queries_dir: None }
+        ReportParams {
+            threshold: 0.8,
+            top: 15,
+            bottom: 10,
+            min_attempts: 5,
+            stale_days: 30,
+            as_of,
+            queries_dir: None,
+        }
     }
 }
 

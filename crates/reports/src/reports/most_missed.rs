@@ -26,18 +26,36 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let omitted = ints(&df, QUERY, "omitted")?;
 
     let mut order: Vec<usize> = (0..exams.len()).collect();
-    order.sort_by(|&a, &b| wrong[b].cmp(&wrong[a]).then(presented[b].cmp(&presented[a])).then((&exams[a], &questions[a]).cmp(&(&exams[b], &questions[b]))));
+    order.sort_by(|&a, &b| {
+        wrong[b]
+            .cmp(&wrong[a])
+            .then(presented[b].cmp(&presented[a]))
+            .then((&exams[a], &questions[a]).cmp(&(&exams[b], &questions[b])))
+    });
     let kept = cut_with_ties(&order, params.top, |&i| wrong[i]);
     let order = &order[..kept];
-    let rate = |i: usize| if presented[i] == 0 { 0.0 } else { wrong[i] as f64 / presented[i] as f64 };
+    let rate = |i: usize| {
+        if presented[i] == 0 {
+            0.0
+        } else {
+            wrong[i] as f64 / presented[i] as f64
+        }
+    };
     let interval = |i: usize| wilson_interval(wrong[i], presented[i], Z_95).unwrap_or((0.0, 1.0));
     let rows: Vec<Vec<Value>> = order
         .iter()
         .enumerate()
         .map(|(rank, &i)| {
             vec![
-                json!(rank + 1), json!(exams[i]), json!(questions[i]), json!(presented[i]), json!(wrong[i]), json!(rate(i)),
-                json!(interval(i).0), json!(interval(i).1), json!(omitted[i]),
+                json!(rank + 1),
+                json!(exams[i]),
+                json!(questions[i]),
+                json!(presented[i]),
+                json!(wrong[i]),
+                json!(rate(i)),
+                json!(interval(i).0),
+                json!(interval(i).1),
+                json!(omitted[i]),
             ]
         })
         .collect();
@@ -52,19 +70,43 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
             ("questions", json!(exams.len())),
             ("wrong_responses", json!(wrong.iter().sum::<u64>())),
         ],
-        columns: vec!["rank", "exam_name", "question_id", "presented", "wrong", "wrong_rate", "wilson_low", "wilson_high", "omitted"],
+        columns: vec![
+            "rank",
+            "exam_name",
+            "question_id",
+            "presented",
+            "wrong",
+            "wrong_rate",
+            "wilson_low",
+            "wilson_high",
+            "omitted",
+        ],
         answer: top.map_or("No questions answered yet.".to_string(), |i| {
-            format!("The most missed question is {} in \"{}\": {} wrong of {} presented ({:.0}%).", questions[i], exams[i], wrong[i], presented[i], rate(i) * 100.0)
+            format!(
+                "The most missed question is {} in \"{}\": {} wrong of {} presented ({:.0}%).",
+                questions[i],
+                exams[i],
+                wrong[i],
+                presented[i],
+                rate(i) * 100.0
+            )
         }),
         chart: Some(Chart {
             file_stem: "most_missed",
-            title: format!("Questions with the most wrong responses (top {}, ties included)", params.top),
+            title: format!(
+                "Questions with the most wrong responses (top {}, ties included)",
+                params.top
+            ),
             x_label: "wrong responses".into(),
             y_label: "exam · question".into(),
             bars: order
                 .iter()
                 .map(|&i| Bar {
-                    label: format!("{} · {}", exams[i], &questions[i][..questions[i].len().min(8)]),
+                    label: format!(
+                        "{} · {}",
+                        exams[i],
+                        &questions[i][..questions[i].len().min(8)]
+                    ),
                     value: wrong[i] as f64,
                     interval: None,
                     highlight: false,

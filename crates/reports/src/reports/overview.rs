@@ -22,16 +22,34 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let mean_score = floats(&df, QUERY, "mean_score")?;
 
     let total: u64 = attempts.iter().sum();
-    let (most, least) = (extreme(&names, &attempts, u64::max), extreme(&names, &attempts, u64::min));
+    let (most, least) = (
+        extreme(&names, &attempts, u64::max),
+        extreme(&names, &attempts, u64::min),
+    );
     let rows: Vec<Vec<Value>> = (0..names.len())
-        .map(|i| vec![json!(i + 1), json!(names[i]), json!(attempts[i]), json!(students[i]), json!(base_ids[i]), json!(mean_score[i])])
+        .map(|i| {
+            vec![
+                json!(i + 1),
+                json!(names[i]),
+                json!(attempts[i]),
+                json!(students[i]),
+                json!(base_ids[i]),
+                json!(mean_score[i]),
+            ]
+        })
         .collect();
     let summary = vec![
         ("attempts", json!(total)),
         ("distinct_exams", json!(names.len())),
         ("distinct_students", json!(students.iter().sum::<u64>())),
-        ("most_common", json!({ "attempts": most.0, "exams": most.1 })),
-        ("least_common", json!({ "attempts": least.0, "exams": least.1 })),
+        (
+            "most_common",
+            json!({ "attempts": most.0, "exams": most.1 }),
+        ),
+        (
+            "least_common",
+            json!({ "attempts": least.0, "exams": least.1 }),
+        ),
     ];
     let answer = format!(
         "{total} attempts at {} exams. Most common: {} ({} attempts). Least common: {} ({} attempt{}).",
@@ -44,10 +62,18 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     );
     Ok(Report {
         name: "overview",
-        question: "How many attempts and exams are there, and which exams are most and least common?",
+        question:
+            "How many attempts and exams are there, and which exams are most and least common?",
         title: format!("Overview — tenant {}", tables.tenant),
         summary,
-        columns: vec!["rank", "exam_name", "attempts", "distinct_students", "base_exam_ids", "mean_score"],
+        columns: vec![
+            "rank",
+            "exam_name",
+            "attempts",
+            "distinct_students",
+            "base_exam_ids",
+            "mean_score",
+        ],
         chart: Some(chart(&names, &attempts, &most.1)),
         rows,
         answer,
@@ -56,8 +82,15 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
 
 /// The extreme attempt count and every exam that has it.
 fn extreme(names: &[String], attempts: &[u64], pick: fn(u64, u64) -> u64) -> (u64, Vec<String>) {
-    let Some(value) = attempts.iter().copied().reduce(pick) else { return (0, Vec::new()) };
-    let mut tied: Vec<String> = names.iter().zip(attempts).filter(|(_, a)| **a == value).map(|(n, _)| n.clone()).collect();
+    let Some(value) = attempts.iter().copied().reduce(pick) else {
+        return (0, Vec::new());
+    };
+    let mut tied: Vec<String> = names
+        .iter()
+        .zip(attempts)
+        .filter(|(_, a)| **a == value)
+        .map(|(n, _)| n.clone())
+        .collect();
     tied.sort();
     (value, tied)
 }
@@ -66,11 +99,21 @@ fn chart(names: &[String], attempts: &[u64], most: &[String]) -> Chart {
     let shown = names.len().min(MAX_BARS);
     Chart {
         file_stem: "attempts_per_exam",
-        title: if names.len() > shown { format!("Attempts per exam (top {shown} of {})", names.len()) } else { "Attempts per exam".into() },
+        title: if names.len() > shown {
+            format!("Attempts per exam (top {shown} of {})", names.len())
+        } else {
+            "Attempts per exam".into()
+        },
         x_label: "attempts".into(),
         y_label: "exam".into(),
         bars: (0..shown)
-            .map(|i| Bar { label: names[i].clone(), value: attempts[i] as f64, interval: None, highlight: most.contains(&names[i]), note: None })
+            .map(|i| Bar {
+                label: names[i].clone(),
+                value: attempts[i] as f64,
+                interval: None,
+                highlight: most.contains(&names[i]),
+                note: None,
+            })
             .collect(),
         value_format: ValueFormat::Count,
         reference: None,

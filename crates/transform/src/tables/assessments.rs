@@ -14,14 +14,22 @@ use crate::frames::internal::{ARRIVAL, CONTENT_HASH};
 
 /// Parsed customer attempts, each flagged when its keen_id occurs more than once.
 pub fn customer_attempts(parsed: LazyFrame) -> PolarsResult<LazyFrame> {
-    Ok(parsed.with_column(len().over([col(a::KEEN_ID)])?.gt(lit(1)).alias(a::HAD_DUPLICATES)))
+    Ok(parsed.with_column(
+        len()
+            .over([col(a::KEEN_ID)])?
+            .gt(lit(1))
+            .alias(a::HAD_DUPLICATES),
+    ))
 }
 
 /// Drop exact redeliveries: one row per (keen_id, content), the first to arrive.
 pub fn without_exact_duplicates(attempts: LazyFrame) -> LazyFrame {
     attempts
         .sort([ARRIVAL], SortMultipleOptions::default())
-        .unique_stable_generic(Some(vec![col(a::KEEN_ID), col(CONTENT_HASH)]), UniqueKeepStrategy::First)
+        .unique_stable_generic(
+            Some(vec![col(a::KEEN_ID), col(CONTENT_HASH)]),
+            UniqueKeepStrategy::First,
+        )
 }
 
 /// The winning version of each keen_id: latest submitted_at, then latest arrival.
@@ -40,10 +48,29 @@ pub fn superseded(distinct: LazyFrame, latest: LazyFrame) -> LazyFrame {
 pub fn columns() -> Vec<Expr> {
     use examlake_core::schema::{lineage, raw};
     [
-        a::KEEN_ID, a::USER_EXAM_ID, a::BASE_EXAM_ID, a::SEQUENCE_ID, a::EXAM_NAME, a::STARTED_AT, a::SUBMITTED_AT,
-        a::DURATION_SECS, a::N_QUESTIONS, a::N_CORRECT, a::N_INCORRECT, a::N_MISSED_SOME, a::N_UNANSWERED, a::SCORE,
-        a::REPORTED_TOTAL, a::REPORTED_CORRECT, a::COUNTS_PRESENT, a::COUNTS_CONSISTENT, a::HAD_DUPLICATES,
-        lineage::SOURCE, lineage::PARTITION, lineage::POSITION, raw::RECEIVED_AT,
+        a::KEEN_ID,
+        a::USER_EXAM_ID,
+        a::BASE_EXAM_ID,
+        a::SEQUENCE_ID,
+        a::EXAM_NAME,
+        a::STARTED_AT,
+        a::SUBMITTED_AT,
+        a::DURATION_SECS,
+        a::N_QUESTIONS,
+        a::N_CORRECT,
+        a::N_INCORRECT,
+        a::N_MISSED_SOME,
+        a::N_UNANSWERED,
+        a::SCORE,
+        a::REPORTED_TOTAL,
+        a::REPORTED_CORRECT,
+        a::COUNTS_PRESENT,
+        a::COUNTS_CONSISTENT,
+        a::HAD_DUPLICATES,
+        lineage::SOURCE,
+        lineage::PARTITION,
+        lineage::POSITION,
+        raw::RECEIVED_AT,
     ]
     .into_iter()
     .map(col)
@@ -52,5 +79,7 @@ pub fn columns() -> Vec<Expr> {
 
 /// `assessments` from the winning versions: published columns, ordered by start time.
 pub fn assessments(latest: LazyFrame) -> LazyFrame {
-    latest.sort([a::STARTED_AT, a::KEEN_ID], SortMultipleOptions::default()).select(columns())
+    latest
+        .sort([a::STARTED_AT, a::KEEN_ID], SortMultipleOptions::default())
+        .select(columns())
 }

@@ -12,14 +12,28 @@ use polars::prelude::*;
 pub fn exams(assessments: LazyFrame, questions: LazyFrame) -> LazyFrame {
     let distinct_questions = questions
         .group_by([col(q::EXAM_NAME)])
-        .agg([col(q::QUESTION_ID).n_unique().cast(DataType::Int64).alias(e::N_DISTINCT_QUESTIONS)]);
+        .agg([col(q::QUESTION_ID)
+            .n_unique()
+            .cast(DataType::Int64)
+            .alias(e::N_DISTINCT_QUESTIONS)]);
     assessments
         .group_by([col(a::EXAM_NAME)])
         .agg([
-            col(a::BASE_EXAM_ID).unique().sort(SortOptions::default()).str().join(",", true).alias(e::BASE_EXAM_IDS),
-            col(a::BASE_EXAM_ID).n_unique().cast(DataType::Int64).alias(e::N_BASE_EXAM_IDS),
+            col(a::BASE_EXAM_ID)
+                .unique()
+                .sort(SortOptions::default())
+                .str()
+                .join(",", true)
+                .alias(e::BASE_EXAM_IDS),
+            col(a::BASE_EXAM_ID)
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias(e::N_BASE_EXAM_IDS),
             len().cast(DataType::Int64).alias(e::ATTEMPTS),
-            col(a::USER_EXAM_ID).n_unique().cast(DataType::Int64).alias(e::DISTINCT_STUDENTS),
+            col(a::USER_EXAM_ID)
+                .n_unique()
+                .cast(DataType::Int64)
+                .alias(e::DISTINCT_STUDENTS),
             col(a::STARTED_AT).min().alias(e::FIRST_TAKEN),
             col(a::STARTED_AT).max().alias(e::LAST_TAKEN),
             col(a::SCORE).mean().alias(e::MEAN_SCORE),

@@ -11,7 +11,11 @@ use crate::frames::internal::ARRIVAL;
 /// The questions of the kept attempts only.
 pub fn questions(all_questions: LazyFrame, kept_attempts: LazyFrame) -> LazyFrame {
     all_questions
-        .semi_join(kept_attempts.select([col(ARRIVAL)]), col(ARRIVAL), col(ARRIVAL))
+        .semi_join(
+            kept_attempts.select([col(ARRIVAL)]),
+            col(ARRIVAL),
+            col(ARRIVAL),
+        )
         .sort([q::KEEN_ID, q::POSITION], SortMultipleOptions::default())
         .drop(cols([ARRIVAL]))
 }
