@@ -98,7 +98,7 @@ fn reference_size_reproduces_the_published_shape() -> Result<(), String> {
     let four = per_total.get(&4).copied().unwrap_or(0);
     assert!((1600..=1700).contains(&four), "4-question attempts: {four}");
     assert!(per_total.get(&20).copied().unwrap_or(0) >= 1);
-    assert!(per_total.get(&9).is_none());
+    assert!(!per_total.contains_key(&9));
     assert!(
         unchecked_clicks > 0,
         "the clicked-then-unchecked option variant occurs"

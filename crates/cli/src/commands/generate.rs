@@ -72,7 +72,7 @@ fn output_path(out: &Path, tenant: &TenantId, n_tenants: usize, format: Format) 
 /// A buffered file writer, gzip-compressed when the name ends in `.gz`.
 enum Output {
     Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
+    Gzip(Box<GzEncoder<BufWriter<File>>>),
 }
 
 fn open(path: &Path) -> Result<Output> {
@@ -80,7 +80,10 @@ fn open(path: &Path) -> Result<Output> {
         .map_err(|e| UsageError(format!("cannot create {}: {e}", path.display())))?;
     let writer = BufWriter::with_capacity(1 << 20, file);
     Ok(if path.extension().is_some_and(|e| e == "gz") {
-        Output::Gzip(GzEncoder::new(writer, flate2::Compression::best()))
+        Output::Gzip(Box::new(GzEncoder::new(
+            writer,
+            flate2::Compression::best(),
+        )))
     } else {
         Output::Plain(writer)
     })
