@@ -107,6 +107,11 @@ pub struct TransformArgs {
     /// Extra case-insensitive exam-name pattern marking test records (repeatable).
     #[arg(long = "test-exam-pattern")]
     pub test_exam_patterns: Vec<String>,
+    /// Data-quality threshold RULE=WARN:ERROR as shares of raw records (repeatable), e.g.
+    /// schema_violation=0.001:0.05. Rules: schema_violation, test_record, exact_duplicate,
+    /// superseded_version, counts_mismatch, counts_missing. Crossing an ERROR threshold exits 3.
+    #[arg(long = "dq-threshold")]
+    pub dq_thresholds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -12,6 +12,11 @@ use examlake_transform::TransformError;
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// A data-quality error threshold was crossed: exit code 3 (tables are still written).
+#[derive(Debug, thiserror::Error)]
+#[error("data-quality error threshold crossed: {0}")]
+pub struct DataQualityError(pub String);
+
 /// Print a clap error: help and version as clap renders them; real errors as one line.
 pub fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
@@ -38,9 +43,13 @@ pub fn clap_error(error: &clap::Error) -> ExitCode {
     }
 }
 
-/// 2 for errors the user can fix by changing the command line; 1 otherwise.
+/// 2 for errors the user can fix by changing the command line; 3 for a data-quality error
+/// threshold crossed; 1 otherwise.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
+        if cause.downcast_ref::<DataQualityError>().is_some() {
+            return 3;
+        }
         if cause.downcast_ref::<UsageError>().is_some() {
             return 2;
         }

@@ -75,16 +75,23 @@ impl fmt::Display for Key {
 pub enum Table {
     Assessments,
     Questions,
+    Options,
     Exams,
 }
 
 impl Table {
-    pub const ALL: [Table; 3] = [Table::Assessments, Table::Questions, Table::Exams];
+    pub const ALL: [Table; 4] = [
+        Table::Assessments,
+        Table::Questions,
+        Table::Options,
+        Table::Exams,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Table::Assessments => "assessments",
             Table::Questions => "questions",
+            Table::Options => "options",
             Table::Exams => "exams",
         }
     }
@@ -151,6 +158,11 @@ pub fn table_file(tenant: &TenantId, table: Table) -> Key {
 /// The data-quality summary of the last transform.
 pub fn data_quality_file(tenant: &TenantId) -> Key {
     Key(format!("tenant={tenant}/tables/data_quality.json"))
+}
+
+/// The data-quality report of the last transform, as Markdown.
+pub fn data_quality_markdown_file(tenant: &TenantId) -> Key {
+    Key(format!("tenant={tenant}/tables/data_quality.md"))
 }
 
 /// The tenants present in a warehouse listing of top-level directory names.

@@ -63,6 +63,19 @@ pub mod questions {
     pub const LAST_CLICK_AT: &str = "last_click_at";
 }
 
+/// The `options` table: one row per answer option per question per attempt.
+pub mod options {
+    pub const KEEN_ID: &str = "keen_id";
+    pub const EXAM_NAME: &str = "exam_name";
+    pub const QUESTION_ID: &str = "question_id";
+    pub const OPTION_ID: &str = "option_id";
+    pub const POSITION: &str = "position";
+    pub const CHECKED: &str = "checked";
+    pub const IS_CORRECT: &str = "is_correct";
+    pub const SUBMITTED: &str = "submitted";
+    pub const CLICKED_AT: &str = "clicked_at";
+}
+
 /// The `exams` table: one row per exam name.
 pub mod exams {
     pub const EXAM_NAME: &str = "exam_name";

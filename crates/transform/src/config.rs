@@ -2,11 +2,15 @@
 
 use examlake_core::TenantId;
 
+use crate::data_quality::Thresholds;
+
 /// What to transform.
 #[derive(Debug, Clone)]
 pub struct TransformConfig {
     pub tenant: TenantId,
     pub rules: DataQualityRules,
+    /// Warn/error thresholds per data-quality rule.
+    pub thresholds: Thresholds,
 }
 
 /// The configurable part of the data-quality rules.

@@ -266,3 +266,58 @@ impl Rejections {
         DataFrame::new(self.rule.len(), columns)
     }
 }
+
+/// One row per option per question per parsed attempt, keyed by the attempt's arrival.
+pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
+    use examlake_core::schema::options as o;
+    let n: usize = rows
+        .iter()
+        .flat_map(|(_, _, p)| &p.questions)
+        .map(|q| q.options.len())
+        .sum();
+    let mut arrival = Vec::with_capacity(n);
+    let (mut keen_id, mut exam_name, mut question_id) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut option_id, mut position, mut checked) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut correct, mut submitted, mut clicked) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (_, order, attempt) in rows {
+        for question in &attempt.questions {
+            for option in &question.options {
+                arrival.push(*order);
+                keen_id.push(attempt.keen_id.as_str());
+                exam_name.push(attempt.exam_name.as_str());
+                question_id.push(question.question_id.as_str());
+                option_id.push(option.option_id.as_deref());
+                position.push(option.position);
+                checked.push(option.checked);
+                correct.push(option.is_correct);
+                submitted.push(option.submitted);
+                clicked.push(option.clicked_at_us);
+            }
+        }
+    }
+    let columns = vec![
+        Column::new(o::KEEN_ID.into(), keen_id),
+        Column::new(o::EXAM_NAME.into(), exam_name),
+        Column::new(o::QUESTION_ID.into(), question_id),
+        Column::new(o::OPTION_ID.into(), option_id),
+        Column::new(o::POSITION.into(), position),
+        Column::new(o::CHECKED.into(), checked),
+        Column::new(o::IS_CORRECT.into(), correct),
+        Column::new(o::SUBMITTED.into(), submitted),
+        datetime(o::CLICKED_AT, clicked)?,
+        Column::new(internal::ARRIVAL.into(), arrival),
+    ];
+    DataFrame::new(n, columns)
+}

@@ -9,6 +9,7 @@
 //! This crate must not depend on `ingest` or `reports`, and never reads Kafka.
 
 mod config;
+pub mod data_quality;
 mod error;
 pub mod frames;
 pub mod parse;
@@ -18,5 +19,6 @@ mod sink;
 pub mod tables;
 
 pub use config::{DataQualityRules, TransformConfig};
+pub use data_quality::{Status, Thresholds};
 pub use error::{Result, TransformError};
 pub use run::{run, DataQualitySummary};

@@ -56,6 +56,20 @@ pub struct ParsedQuestion {
     pub wrong_option_chosen: Option<String>,
     pub first_click_us: Option<i64>,
     pub last_click_us: Option<i64>,
+    pub options: Vec<ParsedOption>,
+}
+
+/// One answer option as shown in one attempt, for distractor analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedOption {
+    /// `None` when the option has no id (kept: it still counts as shown).
+    pub option_id: Option<String>,
+    /// 1-based position as presented.
+    pub position: i32,
+    pub checked: bool,
+    pub is_correct: bool,
+    pub submitted: bool,
+    pub clicked_at_us: Option<i64>,
 }
 
 /// Parse and check one payload.
@@ -169,6 +183,23 @@ fn parse_question(idx: usize, q: &Question) -> Result<ParsedQuestion, String> {
             .and_then(|o| o.id.clone()),
         first_click_us: clicks.iter().min().copied(),
         last_click_us: clicks.iter().max().copied(),
+        options: q
+            .options
+            .iter()
+            .enumerate()
+            .map(|(idx, o)| ParsedOption {
+                option_id: o.id.clone(),
+                position: idx as i32 + 1,
+                checked: o.is_checked(),
+                is_correct: o.is_correct(),
+                submitted: o.submitted.is_some_and(|s| s > 0),
+                clicked_at_us: o
+                    .at
+                    .as_deref()
+                    .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                    .map(|t| t.timestamp_micros()),
+            })
+            .collect(),
     })
 }
 
@@ -267,7 +298,35 @@ mod tests {
             first.questions[1].wrong_option_chosen.as_deref(),
             Some("a35d0e80-8c49-415d-b8cb-c21a02627e2b")
         );
+        // q0's third option: a right answer the student did not pick (no `at`, no `submitted`).
+        let missed = &first.questions[0].options[2];
+        assert_eq!(
+            missed.option_id.as_deref(),
+            Some("d1bf026f-554f-4543-bdd2-54dcf105b826")
+        );
+        assert_eq!(
+            (
+                missed.position,
+                missed.checked,
+                missed.is_correct,
+                missed.submitted,
+                missed.clicked_at_us
+            ),
+            (3, false, true, false, None)
+        );
+        let picked = &first.questions[0].options[0];
+        assert_eq!(
+            (picked.checked, picked.is_correct, picked.submitted),
+            (true, true, true)
+        );
         // q2 has an option clicked and then unchecked: its `at` still counts as a click.
+        assert_eq!(
+            (
+                first.questions[2].options[0].checked,
+                first.questions[2].options[0].clicked_at_us
+            ),
+            (false, Some(1_516_717_432_510_000))
+        );
         assert_eq!(first.questions[2].n_checked, 2);
         assert_eq!(
             first.questions[2].first_click_us,

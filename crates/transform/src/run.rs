@@ -7,16 +7,16 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::config::TransformConfig;
+use crate::data_quality::{
+    self, Reconciliation, RuleOutcome, Status, COUNTS_MISMATCH, COUNTS_MISSING, EXACT_DUPLICATE,
+    SCHEMA_VIOLATION, SUPERSEDED_VERSION, TEST_RECORD,
+};
 use crate::error::{building, Result, TransformError};
+use crate::frames::internal::ARRIVAL;
 use crate::frames::{self, Lineage, Rejections};
 use crate::parse::{parse_attempt, ParsedAttempt};
-use crate::tables::{assessments, exams, questions};
+use crate::tables::{assessments, exams, options, questions};
 use crate::{scan, sink};
-
-/// Quarantine rule names (the `rule` column of `quarantine/transform`).
-pub const SCHEMA_VIOLATION: &str = "schema_violation";
-pub const TEST_RECORD: &str = "test_record";
-pub const SUPERSEDED_VERSION: &str = "superseded_version";
 
 /// What the run found and did; also written as `tables/data_quality.json`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -38,7 +38,24 @@ pub struct DataQualitySummary {
     pub counts_missing: usize,
     pub assessments: usize,
     pub questions: usize,
+    pub options: usize,
     pub exams: usize,
+    /// raw records = kept + quarantined + dropped duplicates.
+    pub reconciliation: Option<Reconciliation>,
+    /// Every rule's count, rate, examples and status.
+    pub rules: Vec<RuleOutcome>,
+    /// The worst rule status.
+    pub status: Option<Status>,
+}
+
+impl DataQualitySummary {
+    /// Rules whose error threshold was crossed.
+    pub fn errors(&self) -> Vec<&RuleOutcome> {
+        self.rules
+            .iter()
+            .filter(|r| r.status == Status::Error)
+            .collect()
+    }
 }
 
 /// Rebuild the tenant's tables from all its raw files. `progress(done, total)` counts raw files.
@@ -79,6 +96,9 @@ pub fn run(
     let all_questions = frames::questions_frame(&parsed)
         .map_err(building("questions"))?
         .lazy();
+    let all_options = frames::options_frame(&parsed)
+        .map_err(building("options"))?
+        .lazy();
     drop(parsed);
 
     let customer = assessments::customer_attempts(attempts)
@@ -99,15 +119,19 @@ pub fn run(
     let mut assessments_df = assessments::assessments(latest.clone().lazy())
         .collect()
         .map_err(building("assessments"))?;
-    let mut questions_df = questions::questions(all_questions, latest.lazy())
+    let mut questions_df = questions::questions(all_questions, latest.clone().lazy())
         .collect()
         .map_err(building("questions"))?;
+    let mut options_df = options::options(all_options, latest.lazy())
+        .collect()
+        .map_err(building("options"))?;
     let mut exams_df = exams::exams(assessments_df.clone().lazy(), questions_df.clone().lazy())
         .collect()
         .map_err(building("exams"))?;
 
     summary.exact_duplicates_dropped = customer.height() - distinct.height();
     summary.superseded_versions = superseded.height();
+    summary.options = options_df.height();
     summary.assessments = assessments_df.height();
     summary.questions = questions_df.height();
     summary.exams = exams_df.height();
@@ -119,6 +143,82 @@ pub fn run(
         .clone();
     summary.counts_mismatches = consistent.iter().filter(|v| *v == Some(false)).count();
     summary.counts_missing = consistent.null_count();
+
+    let dropped = customer
+        .clone()
+        .lazy()
+        .anti_join(
+            distinct.clone().lazy().select([col(ARRIVAL)]),
+            col(ARRIVAL),
+            col(ARRIVAL),
+        )
+        .collect()
+        .map_err(building("data quality"))?;
+    let flagged = |consistent: Expr| -> Result<Vec<String>> {
+        let df = assessments_df
+            .clone()
+            .lazy()
+            .filter(consistent)
+            .limit(3)
+            .collect()
+            .map_err(building("data quality"))?;
+        describe_rows(&df, "")
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    for rule in [SCHEMA_VIOLATION, TEST_RECORD] {
+        let examples = (0..rejections.rule.len())
+            .filter(|&i| rejections.rule[i] == rule)
+            .take(3)
+            .map(|i| {
+                format!(
+                    "{}@{}: {}",
+                    rejections.lineage[i].source,
+                    rejections.lineage[i].position,
+                    rejections.reason[i]
+                )
+            })
+            .collect();
+        let count = rejections.rule.iter().filter(|r| **r == rule).count();
+        counts.insert(rule, (count, examples));
+    }
+    counts.insert(
+        EXACT_DUPLICATE,
+        (
+            summary.exact_duplicates_dropped,
+            describe_rows(&dropped.head(Some(3)), "redelivery of ")?,
+        ),
+    );
+    counts.insert(
+        SUPERSEDED_VERSION,
+        (
+            summary.superseded_versions,
+            describe_rows(&superseded.head(Some(3)), "older version of ")?,
+        ),
+    );
+    let mismatch_col = col(examlake_core::schema::assessments::COUNTS_CONSISTENT);
+    counts.insert(
+        COUNTS_MISMATCH,
+        (
+            summary.counts_mismatches,
+            flagged(mismatch_col.clone().eq(lit(false)))?,
+        ),
+    );
+    counts.insert(
+        COUNTS_MISSING,
+        (summary.counts_missing, flagged(mismatch_col.is_null())?),
+    );
+    summary.rules = data_quality::evaluate(summary.raw_records, &counts, &config.thresholds);
+    summary.status = summary.rules.iter().map(|r| r.status).max();
+    let quarantined =
+        summary.schema_violations + summary.test_records + summary.superseded_versions;
+    summary.reconciliation = Some(Reconciliation {
+        raw_records: summary.raw_records,
+        kept: summary.assessments,
+        quarantined,
+        dropped_duplicates: summary.exact_duplicates_dropped,
+        holds: summary.raw_records
+            == summary.assessments + quarantined + summary.exact_duplicates_dropped,
+    });
 
     let mut quarantine = quarantine_frame(rejections, &superseded, store, &keys)?;
     let tenant = &config.tenant;
@@ -134,6 +234,11 @@ pub fn run(
     )?;
     sink::write_parquet(
         store,
+        &layout::table_file(tenant, Table::Options),
+        &mut options_df,
+    )?;
+    sink::write_parquet(
+        store,
         &layout::table_file(tenant, Table::Exams),
         &mut exams_df,
     )?;
@@ -146,6 +251,13 @@ pub fn run(
         &layout::data_quality_file(tenant),
         &serde_json::to_vec_pretty(&summary)?,
     )?;
+    if let Some(reconciliation) = &summary.reconciliation {
+        let markdown = data_quality::to_markdown(tenant.as_str(), reconciliation, &summary.rules);
+        store.write_atomic(
+            &layout::data_quality_markdown_file(tenant),
+            markdown.as_bytes(),
+        )?;
+    }
     Ok(summary)
 }
 
@@ -333,4 +445,32 @@ fn attach_payloads(
         );
     }
     Ok(())
+}
+
+/// "keen_id K at SOURCE@POSITION" for each row (lineage columns and keen_id required).
+fn describe_rows(df: &DataFrame, prefix: &str) -> Result<Vec<String>> {
+    use examlake_core::schema::{assessments as a, lineage as l};
+    let err = building("data quality");
+    let keen = df
+        .column(a::KEEN_ID)
+        .and_then(|c| c.str().cloned())
+        .map_err(err)?;
+    let sources = df
+        .column(l::SOURCE)
+        .and_then(|c| c.str().cloned())
+        .map_err(building("data quality"))?;
+    let positions = df
+        .column(l::POSITION)
+        .and_then(|c| c.i64().cloned())
+        .map_err(building("data quality"))?;
+    Ok((0..df.height())
+        .map(|i| {
+            format!(
+                "{prefix}keen_id {} at {}@{}",
+                keen.get(i).unwrap_or_default(),
+                sources.get(i).unwrap_or_default(),
+                positions.get(i).unwrap_or_default()
+            )
+        })
+        .collect())
 }

@@ -9,7 +9,7 @@ use examlake_ingest::DEFAULT_MAX_RECORD_BYTES;
 use examlake_reports::{
     run as run_reports, ReportName, ReportParams, ReportRunConfig, ReportRunOutput,
 };
-use examlake_transform::DataQualityRules;
+use examlake_transform::{DataQualityRules, Thresholds};
 
 use super::{ingest, transform};
 use crate::cli::RunArgs;
@@ -51,8 +51,13 @@ pub fn run_pipeline(
     )?;
     ingest::print_summary(&landed, tenant);
     let store = storage::open(warehouse)?;
-    let summary =
-        transform::transform_tenant(store.as_ref(), tenant, &DataQualityRules::standard(), quiet)?;
+    let summary = transform::transform_tenant(
+        store.as_ref(),
+        tenant,
+        &DataQualityRules::standard(),
+        &Thresholds::default(),
+        quiet,
+    )?;
     transform::print_summary(&summary);
     let today = Utc::now().date_naive();
     let config = ReportRunConfig {

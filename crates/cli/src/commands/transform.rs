@@ -2,10 +2,10 @@
 
 use anyhow::{Context, Result};
 use examlake_core::{layout, storage, Storage, TenantId};
-use examlake_transform::{run, DataQualityRules, DataQualitySummary, TransformConfig};
+use examlake_transform::{run, DataQualityRules, DataQualitySummary, Thresholds, TransformConfig};
 
 use crate::cli::TransformArgs;
-use crate::exit::UsageError;
+use crate::exit::{DataQualityError, UsageError};
 use crate::progress;
 
 pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
@@ -25,23 +25,52 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
     rules
         .test_exam_name_patterns
         .extend(args.test_exam_patterns.iter().cloned());
-    for tenant in tenants {
-        let summary = transform_tenant(store.as_ref(), &tenant, &rules, quiet)?;
-        print_summary(&summary);
+    let mut thresholds = Thresholds::default();
+    for spec in &args.dq_thresholds {
+        thresholds.set(spec).map_err(UsageError)?;
     }
-    Ok(())
+    let mut failed = Vec::new();
+    for tenant in tenants {
+        let summary = transform_tenant(store.as_ref(), &tenant, &rules, &thresholds, quiet)?;
+        print_summary(&summary);
+        failed.extend(dq_errors(&summary));
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(DataQualityError(failed.join("; ")).into())
+    }
+}
+
+/// One line per rule over its error threshold.
+pub fn dq_errors(summary: &DataQualitySummary) -> Vec<String> {
+    summary
+        .errors()
+        .iter()
+        .map(|r| {
+            format!(
+                "tenant {} {} {:.2}% > {:.2}%",
+                summary.tenant,
+                r.rule,
+                r.rate * 100.0,
+                r.error_at * 100.0
+            )
+        })
+        .collect()
 }
 
 pub fn transform_tenant(
     store: &dyn Storage,
     tenant: &TenantId,
     rules: &DataQualityRules,
+    thresholds: &Thresholds,
     quiet: bool,
 ) -> Result<DataQualitySummary> {
     let bar = progress::bar(0, &format!("transforming {tenant}"), false, quiet);
     let config = TransformConfig {
         tenant: tenant.clone(),
         rules: rules.clone(),
+        thresholds: thresholds.clone(),
     };
     let summary = run(&config, store, &|done, total| {
         bar.set_length(total as u64);
@@ -57,4 +86,33 @@ pub fn print_summary(s: &DataQualitySummary) {
         "transform {}: {} raw records -> {} assessments, {} questions, {} exams; quarantined {} test records, {} schema violations, {} superseded versions; dropped {} exact duplicates; flagged {} count mismatches",
         s.tenant, s.raw_records, s.assessments, s.questions, s.exams, s.test_records, s.schema_violations, s.superseded_versions, s.exact_duplicates_dropped, s.counts_mismatches
     );
+    if let Some(r) = &s.reconciliation {
+        println!(
+            "  reconciliation: {} raw = {} kept + {} quarantined + {} dropped duplicates ({})",
+            r.raw_records,
+            r.kept,
+            r.quarantined,
+            r.dropped_duplicates,
+            if r.holds {
+                "holds"
+            } else {
+                "DOES NOT HOLD: this is a bug"
+            }
+        );
+    }
+    for rule in s
+        .rules
+        .iter()
+        .filter(|r| r.status != examlake_transform::Status::Ok)
+    {
+        println!(
+            "  data quality {:?}: {} {} ({:.2}%, warn at {:.2}%, error at {:.2}%)",
+            rule.status,
+            rule.rule,
+            rule.count,
+            rule.rate * 100.0,
+            rule.warn_at * 100.0,
+            rule.error_at * 100.0
+        );
+    }
 }

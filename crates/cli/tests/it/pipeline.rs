@@ -225,6 +225,13 @@ fn transform_is_idempotent_and_applies_the_rules() {
         .map(|c| c.i64().map(|c| c.sum().unwrap_or(0)).unwrap_or(0))
         .unwrap_or(0);
     assert_eq!(questions.height() as i64, n_questions);
+    // Every option row belongs to a kept question: as many as the questions' option counts.
+    let n_options: i64 = questions
+        .column("n_options")
+        .and_then(|c| c.cast(&DataType::Int64))
+        .map(|c| c.i64().map(|c| c.sum().unwrap_or(0)).unwrap_or(0))
+        .unwrap_or(0);
+    assert_eq!(table("options").height() as i64, n_options);
     let dq: serde_json::Value = serde_json::from_slice(
         &std::fs::read(dir.path().join("w/tenant=acme/tables/data_quality.json"))
             .unwrap_or_default(),
@@ -237,6 +244,34 @@ fn transform_is_idempotent_and_applies_the_rules() {
         38
     );
     assert!(dq["counts_mismatches"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(dq["reconciliation"]["holds"], true);
+    assert_eq!(dq["reconciliation"]["raw_records"], 3280);
+    assert!(
+        first.contains("reconciliation: 3280 raw = 3237 kept + "),
+        "{first}"
+    );
+    let markdown = std::fs::read_to_string(dir.path().join("w/tenant=acme/tables/data_quality.md"))
+        .unwrap_or_default();
+    assert!(markdown.contains("| test_record | Ok | 5 |"), "{markdown}");
+
+    // A crossed error threshold exits 3, says which rule, and still writes the tables.
+    let strict = examlake(
+        dir.path(),
+        &[
+            "transform",
+            "--warehouse",
+            "w",
+            "--dq-threshold",
+            "test_record=0:0.001",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&strict.stderr);
+    assert_eq!(strict.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("tenant acme test_record 0.15% > 0.10%"),
+        "{stderr}"
+    );
+    assert!(table("assessments").equals_missing(&assessments));
 }
 
 #[test]

@@ -2,4 +2,5 @@
 
 pub mod assessments;
 pub mod exams;
+pub mod options;
 pub mod questions;
