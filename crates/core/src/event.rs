@@ -154,6 +154,10 @@ impl UserResult {
 
 /// Parse one event, naming the JSON path of the first value whose shape is wrong.
 pub fn parse_event(bytes: &[u8]) -> Result<AttemptEvent, String> {
+    // Fast path: plain serde. Only a failing record pays for path tracking, to name the field.
+    if let Ok(event) = serde_json::from_slice(bytes) {
+        return Ok(event);
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();

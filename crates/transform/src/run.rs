@@ -64,6 +64,14 @@ pub fn run(
     store: &dyn Storage,
     progress: &dyn Fn(usize, usize),
 ) -> Result<DataQualitySummary> {
+    let started = std::time::Instant::now();
+    let step = |name: &str| {
+        tracing::info!(
+            message = "transform step done",
+            step = name,
+            elapsed_ms = started.elapsed().as_millis() as u64
+        )
+    };
     let keys = scan::raw_files(store, &config.tenant)?;
     let mut summary = DataQualitySummary {
         tenant: config.tenant.to_string(),
@@ -88,6 +96,7 @@ pub fn run(
         .iter()
         .filter(|r| **r == TEST_RECORD)
         .count();
+    step("scan and parse");
     order_by_arrival(&mut parsed);
 
     let attempts = frames::attempts_frame(&parsed)
@@ -116,6 +125,7 @@ pub fn run(
         .collect()
         .map_err(building("quarantine"))?;
 
+    step("rules");
     let mut assessments_df = assessments::assessments(latest.clone().lazy())
         .collect()
         .map_err(building("assessments"))?;
@@ -144,6 +154,7 @@ pub fn run(
     summary.counts_mismatches = consistent.iter().filter(|v| *v == Some(false)).count();
     summary.counts_missing = consistent.null_count();
 
+    step("tables");
     let dropped = customer
         .clone()
         .lazy()
@@ -220,6 +231,7 @@ pub fn run(
             == summary.assessments + quarantined + summary.exact_duplicates_dropped,
     });
 
+    step("data quality");
     let mut quarantine = quarantine_frame(rejections, &superseded, store, &keys)?;
     let tenant = &config.tenant;
     sink::write_parquet(
@@ -258,6 +270,7 @@ pub fn run(
             markdown.as_bytes(),
         )?;
     }
+    step("write");
     Ok(summary)
 }
 
@@ -294,15 +307,16 @@ fn parse_file(
         .column(raw::PAYLOAD)
         .and_then(|c| c.binary().cloned())
         .map_err(schema_error)?;
-    for idx in 0..df.height() {
+    let payloads: Vec<&[u8]> = payloads.iter().map(Option::unwrap_or_default).collect();
+    let results = parse_parallel(&payloads, config);
+    for (idx, (payload, result)) in payloads.iter().zip(results).enumerate() {
         let lineage = Lineage {
             source: sources.get(idx).unwrap_or_default().to_string(),
             partition: partitions.get(idx).unwrap_or_default(),
             position: positions.get(idx).unwrap_or_default(),
             received_at_us: received.get(idx).unwrap_or_default(),
         };
-        let payload = payloads.get(idx).unwrap_or_default();
-        match parse_attempt(payload, &config.rules) {
+        match result {
             Ok(attempt) if attempt.is_test => {
                 let reason = format!(
                     "test record: exam {:?} / base_exam_id {:?} matches the test-record rules",
@@ -315,6 +329,35 @@ fn parse_file(
         }
     }
     Ok(())
+}
+
+/// Parse payloads on every core, results in input order (parsing is the CPU-heavy step).
+fn parse_parallel(
+    payloads: &[&[u8]],
+    config: &TransformConfig,
+) -> Vec<std::result::Result<ParsedAttempt, String>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = payloads.len().div_ceil(threads).max(1024);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = payloads
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|p| parse_attempt(p, &config.rules))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Number rows in arrival order: received time, then source, partition and position.

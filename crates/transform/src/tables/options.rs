@@ -3,22 +3,17 @@
 //!
 //! Input: every parsed option (keyed by the attempt's arrival) and the kept attempts.
 
-use examlake_core::schema::options as o;
 use polars::prelude::*;
 
 use crate::frames::internal::ARRIVAL;
 
-/// The options of the kept attempts only.
+/// The options of the kept attempts only, in arrival order.
 pub fn options(all_options: LazyFrame, kept_attempts: LazyFrame) -> LazyFrame {
     all_options
         .semi_join(
             kept_attempts.select([col(ARRIVAL)]),
             col(ARRIVAL),
             col(ARRIVAL),
-        )
-        .sort(
-            [o::KEEN_ID, o::QUESTION_ID, o::POSITION],
-            SortMultipleOptions::default(),
         )
         .drop(cols([ARRIVAL]))
 }
