@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Check that examlake's tables read correctly in DuckDB and PySpark.
+
+Usage: interop_check.py WAREHOUSE TENANT
+
+For each table of the tenant, both engines must read every row (the counts written by the
+transform in tables/data_quality.json) and see timestamps as timestamps, not strings.
+Exits 1 with a message on the first difference.
+"""
+import json
+import os
+import sys
+
+
+def fail(message):
+    print(f"interop check failed: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def main():
+    if len(sys.argv) != 3:
+        fail(__doc__.strip().splitlines()[2])
+    warehouse, tenant = sys.argv[1], sys.argv[2]
+    tables = os.path.join(warehouse, f"tenant={tenant}", "tables")
+    with open(os.path.join(tables, "data_quality.json")) as f:
+        dq = json.load(f)
+    expected = {"assessments": dq["assessments"], "questions": dq["questions"], "options": dq["options"], "exams": dq["exams"]}
+    timestamp_columns = {"assessments": "started_at", "questions": "first_click_at", "options": "clicked_at", "exams": "last_taken"}
+
+    import duckdb
+
+    con = duckdb.connect()
+    for table, rows in expected.items():
+        path = os.path.join(tables, table, "data.parquet")
+        got = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+        if got != rows:
+            fail(f"duckdb reads {got} rows of {table}, expected {rows}")
+        types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{path}'))").fetchall())
+        if types.get(timestamp_columns[table]) != "TIMESTAMP WITH TIME ZONE":
+            fail(f"duckdb sees {table}.{timestamp_columns[table]} as {types.get(timestamp_columns[table])}")
+    score = con.execute(f"SELECT round(avg(score), 6) FROM read_parquet('{os.path.join(tables, 'assessments', 'data.parquet')}')").fetchone()[0]
+    print(f"duckdb {duckdb.__version__}: {', '.join(f'{t} {n}' for t, n in expected.items())} rows; mean score {score}")
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import TimestampType
+
+    spark = SparkSession.builder.master("local[1]").appName("examlake-interop").config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        for table, rows in expected.items():
+            df = spark.read.parquet(os.path.join(tables, table, "data.parquet"))
+            got = df.count()
+            if got != rows:
+                fail(f"pyspark reads {got} rows of {table}, expected {rows}")
+            field = df.schema[timestamp_columns[table]]
+            if not isinstance(field.dataType, TimestampType):
+                fail(f"pyspark sees {table}.{field.name} as {field.dataType}")
+        spark_score = spark.read.parquet(os.path.join(tables, "assessments", "data.parquet")).selectExpr("round(avg(score), 6) AS s").first()["s"]
+        if abs(spark_score - score) > 1e-9:
+            fail(f"pyspark mean score {spark_score} != duckdb {score}")
+        print(f"pyspark {spark.version}: same rows and mean score; timestamps are TimestampType")
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    main()
