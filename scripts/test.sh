@@ -13,6 +13,14 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 fi
 
+# The browser test opens the HTML report in Debian's headless Chromium.
+if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
+  echo "== installing chromium (Debian package) for the browser test"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium > /dev/null
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (warnings denied)"

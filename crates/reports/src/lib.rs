@@ -11,6 +11,7 @@
 
 pub mod charts;
 mod error;
+pub mod html;
 pub mod queries;
 pub mod render;
 pub mod report;

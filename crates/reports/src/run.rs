@@ -50,6 +50,17 @@ pub fn run(config: &ReportRunConfig, store: &dyn Storage) -> Result<ReportRunOut
     for report in &reports {
         files.extend(render::write_report(report, &dir)?);
     }
+    let data_quality = read_data_quality(store, &config.tenant)?;
+    let page = crate::html::page(
+        config.tenant.as_str(),
+        &config.date.to_string(),
+        chrono::Utc::now(),
+        &reports,
+        data_quality.as_ref(),
+    )?;
+    let index = dir.join("index.html");
+    render::write_text(&index, &page)?;
+    files.push(index);
     let summary_path = dir.join("summary.md");
     render::write_text(
         &summary_path,
@@ -91,4 +102,13 @@ fn summary_markdown(
         );
     }
     Ok(out)
+}
+
+/// The transform's data-quality summary (it carries the lineage), when present.
+fn read_data_quality(store: &dyn Storage, tenant: &TenantId) -> Result<Option<serde_json::Value>> {
+    let key = layout::data_quality_file(tenant);
+    if !store.exists(&key)? {
+        return Ok(None);
+    }
+    Ok(serde_json::from_slice(&store.read(&key)?).ok())
 }

@@ -40,12 +40,24 @@ pub struct DataQualitySummary {
     pub questions: usize,
     pub options: usize,
     pub exams: usize,
+    /// Lineage: every raw file this run read, with its source and position range.
+    pub raw_inputs: Vec<RawInput>,
     /// raw records = kept + quarantined + dropped duplicates.
     pub reconciliation: Option<Reconciliation>,
     /// Every rule's count, rate, examples and status.
     pub rules: Vec<RuleOutcome>,
     /// The worst rule status.
     pub status: Option<Status>,
+}
+
+/// One raw file read by the transform.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RawInput {
+    pub key: String,
+    pub source: String,
+    pub rows: usize,
+    pub first_position: Option<i64>,
+    pub last_position: Option<i64>,
 }
 
 impl DataQualitySummary {
@@ -83,6 +95,7 @@ pub fn run(
     for (done, key) in keys.iter().enumerate() {
         let df = scan::read_raw(store, key)?;
         summary.raw_records += df.height();
+        summary.raw_inputs.push(raw_input(&df, key));
         parse_file(&df, key, config, &mut parsed, &mut rejections)?;
         progress(done + 1, keys.len());
     }
@@ -516,4 +529,23 @@ fn describe_rows(df: &DataFrame, prefix: &str) -> Result<Vec<String>> {
             )
         })
         .collect())
+}
+
+/// Lineage of one raw file: its source and the positions (offsets or lines) it holds.
+fn raw_input(df: &DataFrame, key: &layout::Key) -> RawInput {
+    let positions = df
+        .column(raw::POSITION)
+        .ok()
+        .and_then(|c| c.i64().ok().cloned());
+    let source = df
+        .column(raw::SOURCE)
+        .ok()
+        .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(str::to_string)));
+    RawInput {
+        key: key.to_string(),
+        source: source.unwrap_or_default(),
+        rows: df.height(),
+        first_position: positions.as_ref().and_then(|p| p.min()),
+        last_position: positions.as_ref().and_then(|p| p.max()),
+    }
 }

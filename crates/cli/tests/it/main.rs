@@ -1,5 +1,6 @@
 //! End-to-end tests of the `examlake` binary on real files in temporary directories.
 
+mod browser;
 mod cli;
 mod independent_check;
 mod pipeline;
