@@ -60,18 +60,18 @@ pub fn page(
 }
 
 fn section(out: &mut String, report: &Report) -> Result<()> {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<section id=\"{}\"><h2>{}</h2><p class=\"question\">{}</p><p class=\"answer\">{}</p>\n",
+        "<section id=\"{}\"><h2>{}</h2><p class=\"question\">{}</p><p class=\"answer\">{}</p>",
         report.name,
         escape(&report.title),
         escape(report.question),
         escape(&report.answer)
     );
     if let Some(chart) = &report.chart {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<figure class=\"chart\">{}</figure>\n",
+            "<figure class=\"chart\">{}</figure>",
             strip_xml_declaration(&chart_svg(chart)?)
         );
     }

@@ -40,7 +40,15 @@ fn html_report_renders_in_headless_chromium() {
         .find(|f| f.ends_with("index.html"))
         .unwrap_or_else(|| panic!("no index.html"));
     let html = std::fs::read_to_string(&index).unwrap_or_default();
-    for external in ["src=\"http", "href=\"http", "url(http", "<script", "<link", "<img src=\"/", "@import"] {
+    for external in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "<script",
+        "<link",
+        "<img src=\"/",
+        "@import",
+    ] {
         assert!(!html.contains(external), "self-contained: found {external}");
     }
     let url = format!("file://{}", index.display());
