@@ -32,7 +32,7 @@ cargo test --workspace --release --locked 2>&1 | tee "$test_log"
 echo "== interop: DuckDB and PySpark read the tables"
 # Pinned PyPI versions, installed once into a virtualenv that survives between runs.
 VENV="${EXAMLAKE_VENV:-$HOME/.cache/examlake-venv}"
-PY_PACKAGES=(duckdb==2.0.1 pyspark==4.3.0)
+PY_PACKAGES=(duckdb==2.0.1 pyspark==4.3.0 numpy==2.3.5)
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 interop_dir="$(mktemp -d)"
@@ -42,5 +42,10 @@ trap 'rm -rf "$interop_dir" "$test_log"' EXIT
 SPARK_LOCAL_IP=127.0.0.1 "$VENV/bin/python" scripts/interop_check.py "$interop_dir/warehouse" acme 2> "$interop_dir/spark.log" \
   || { cat "$interop_dir/spark.log" >&2; exit 1; }
 
+echo "== item analysis: a second implementation (numpy) agrees"
+"$CARGO_TARGET_DIR/release/examlake" report item-analysis --tenant acme --warehouse "$interop_dir/warehouse" \
+  --format json > "$interop_dir/item_analysis.json"
+"$VENV/bin/python" scripts/item_analysis_check.py "$interop_dir/warehouse" acme "$interop_dir/item_analysis.json"
+
 # One closing line for the whole run: every cargo test binary's counts plus the interop check.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed + 1, failed }' "$test_log"
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed + 2, failed }' "$test_log"

@@ -126,6 +126,8 @@ pub enum ReportChoice {
     MostMissed,
     /// The last attempt per exam.
     LastTaken,
+    /// Item analysis: difficulty, item-rest point-biserial, upper-lower D, KR-20, alpha if deleted.
+    ItemAnalysis,
     /// Every report above.
     All,
 }
@@ -158,6 +160,9 @@ pub struct ReportOptions {
     /// high-scores chart: leave out exams with fewer attempts.
     #[arg(long, default_value_t = 5)]
     pub min_attempts: u64,
+    /// item-analysis: items presented fewer times get no statistics.
+    #[arg(long, default_value_t = 30)]
+    pub item_min_n: usize,
     /// least-popular / last-taken: "stale" means no attempt in this many days before the latest.
     #[arg(long, default_value_t = 30)]
     pub stale_days: i64,

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{ReportsError, Result};
 
 /// The query files shipped with examlake, by file name.
-pub const BUILT_IN: [(&str, &str); 5] = [
+pub const BUILT_IN: [(&str, &str); 6] = [
     (
         "overview.sql",
         include_str!("../../../queries/overview.sql"),
@@ -26,6 +26,10 @@ pub const BUILT_IN: [(&str, &str); 5] = [
     (
         "last_taken.sql",
         include_str!("../../../queries/last_taken.sql"),
+    ),
+    (
+        "item_analysis.sql",
+        include_str!("../../../queries/item_analysis.sql"),
     ),
 ];
 

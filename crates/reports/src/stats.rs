@@ -58,3 +58,119 @@ mod tests {
         assert_eq!(cut_with_ties(&values, 0, |v| *v), 0);
     }
 }
+
+/// Population variance.
+pub fn variance(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64
+}
+
+/// Pearson correlation; `None` when either side has no variance or fewer than 2 values.
+pub fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    if x.len() != y.len() || x.len() < 2 {
+        return None;
+    }
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let cov: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let (vx, vy): (f64, f64) = (
+        x.iter().map(|a| (a - mx).powi(2)).sum(),
+        y.iter().map(|b| (b - my).powi(2)).sum(),
+    );
+    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
+}
+
+/// KR-20 of a complete 0/1 matrix (rows = attempts, columns = items):
+/// k/(k-1) · (1 − Σ p_i q_i / σ²_total), population variances. Equals Cronbach's α for 0/1 items.
+pub fn kr20(matrix: &[Vec<f64>]) -> Option<f64> {
+    let k = matrix.first()?.len();
+    if k < 2 || matrix.len() < 2 {
+        return None;
+    }
+    let n = matrix.len() as f64;
+    let item_variance: f64 = (0..k)
+        .map(|j| {
+            let p = matrix.iter().map(|row| row[j]).sum::<f64>() / n;
+            p * (1.0 - p)
+        })
+        .sum();
+    let totals: Vec<f64> = matrix.iter().map(|row| row.iter().sum()).collect();
+    let total_variance = variance(&totals);
+    (total_variance > 0.0)
+        .then(|| k as f64 / (k as f64 - 1.0) * (1.0 - item_variance / total_variance))
+}
+
+/// KR-20 with item `j` left out.
+pub fn kr20_without(matrix: &[Vec<f64>], j: usize) -> Option<f64> {
+    let reduced: Vec<Vec<f64>> = matrix
+        .iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|(i, _)| *i != j)
+                .map(|(_, v)| *v)
+                .collect()
+        })
+        .collect();
+    kr20(&reduced)
+}
+
+/// Upper-lower discrimination: share right in the top 27% minus share right in the bottom 27%
+/// of attempts ranked by `scores` (ties keep input order). `None` below 4 attempts.
+pub fn upper_lower(item: &[f64], scores: &[f64]) -> Option<f64> {
+    let n = item.len();
+    if n < 4 || scores.len() != n {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let group = ((n as f64) * 0.27).ceil() as usize;
+    let share = |idx: &[usize]| idx.iter().map(|&i| item[i]).sum::<f64>() / idx.len() as f64;
+    Some(share(&order[n - group..]) - share(&order[..group]))
+}
+
+#[cfg(test)]
+mod item_tests {
+    use super::*;
+
+    /// 5 students × 3 items, computed by hand:
+    /// totals 3,2,2,1,0 (mean 1.6, σ² = (1.96+.16+.16+.36+2.56)/5 = 1.04);
+    /// p = .6, .6, .4 → Σpq = .24+.24+.24 = .72; KR-20 = 3/2 · (1 − .72/1.04) = 0.461538…
+    const M: [[f64; 3]; 5] = [
+        [1., 1., 1.],
+        [1., 1., 0.],
+        [1., 0., 1.],
+        [0., 1., 0.],
+        [0., 0., 0.],
+    ];
+
+    fn matrix() -> Vec<Vec<f64>> {
+        M.iter().map(|r| r.to_vec()).collect()
+    }
+
+    #[test]
+    fn kr20_by_hand() {
+        let value = kr20(&matrix()).unwrap_or_default();
+        assert!((value - 0.461_538_461_5).abs() < 1e-9, "{value}");
+        // Without item 3: totals 2,2,1,1,0 (σ² = .56), Σpq = .48 → 2 · (1 − .48/.56) = 0.285714…
+        let without = kr20_without(&matrix(), 2).unwrap_or_default();
+        assert!((without - 0.285_714_285_7).abs() < 1e-9, "{without}");
+    }
+
+    #[test]
+    fn item_rest_and_upper_lower_by_hand() {
+        // Item 1 vs rest (items 2+3): x = 1,1,1,0,0; rest = 2,1,1,1,0.
+        // mean x .6, mean rest 1; cov = Σ(dx·dr) = .4·1 + 0 + 0 + 0 + .6·1 = 1.0;
+        // Σdx² = 1.2, Σdr² = 2 → r = 1/√2.4 = 0.645497…
+        let x: Vec<f64> = M.iter().map(|r| r[0]).collect();
+        let rest: Vec<f64> = M.iter().map(|r| r[1] + r[2]).collect();
+        assert!((pearson(&x, &rest).unwrap_or_default() - 0.645_497_224_4).abs() < 1e-9);
+        // Groups of ceil(5·.27) = 2: top totals 3,2 (item 1: 1,1), bottom 0,1 (item 1: 0,0) → D = 1.
+        let totals: Vec<f64> = M.iter().map(|r| r.iter().sum()).collect();
+        assert_eq!(upper_lower(&x, &totals), Some(1.0));
+        assert_eq!(pearson(&[1.0, 1.0], &[0.0, 1.0]), None);
+    }
+}

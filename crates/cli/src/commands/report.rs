@@ -18,17 +18,18 @@ pub fn report(args: &ReportArgs) -> Result<()> {
         OutputFormat::Json => Format::Json,
         OutputFormat::Md => Format::Md,
     };
-    if format == Format::Json && output.reports.len() > 1 {
+    let text = if format == Format::Json && output.reports.len() > 1 {
         let all: Vec<_> = output.reports.iter().map(|r| r.to_json()).collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        serde_json::to_string_pretty(&all)? + "\n"
     } else {
-        for report in &output.reports {
-            print!("{}", report.render(format));
-            if format == Format::Table {
-                println!();
-            }
-        }
-    }
+        let separator = if format == Format::Table { "\n" } else { "" };
+        output
+            .reports
+            .iter()
+            .map(|r| r.render(format) + separator)
+            .collect()
+    };
+    print_stdout(&text)?;
     if let Some(dir) = &output.dir {
         eprintln!("wrote {} files to {}", output.files.len(), dir.display());
     }
@@ -42,6 +43,7 @@ pub fn names(choice: ReportChoice) -> Vec<ReportName> {
         ReportChoice::LeastPopular => vec![ReportName::LeastPopular],
         ReportChoice::MostMissed => vec![ReportName::MostMissed],
         ReportChoice::LastTaken => vec![ReportName::LastTaken],
+        ReportChoice::ItemAnalysis => vec![ReportName::ItemAnalysis],
         ReportChoice::All => ReportName::ALL.to_vec(),
     }
 }
@@ -72,6 +74,7 @@ pub fn run_config(
     params.bottom = options.bottom;
     params.min_attempts = options.min_attempts;
     params.stale_days = options.stale_days;
+    params.item_min_n = options.item_min_n;
     params.queries_dir = options.queries.clone();
     Ok(ReportRunConfig {
         tenant: tenant.clone(),
@@ -80,4 +83,13 @@ pub fn run_config(
         date: today,
         params,
     })
+}
+
+/// Print to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }

@@ -15,6 +15,8 @@ pub enum ValueFormat {
     Count,
     Percent,
     Days,
+    /// A plain number with two decimals (e.g. a reliability coefficient).
+    Ratio,
 }
 
 impl ValueFormat {
@@ -23,6 +25,7 @@ impl ValueFormat {
             ValueFormat::Count => format!("{value:.0}"),
             ValueFormat::Percent => format!("{:.0}%", value * 100.0),
             ValueFormat::Days => format!("{value:.0} d"),
+            ValueFormat::Ratio => format!("{value:.2}"),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod columns;
 pub mod high_scores;
+pub mod item_analysis;
 pub mod last_taken;
 pub mod least_popular;
 pub mod most_missed;
@@ -23,15 +24,17 @@ pub enum ReportName {
     LeastPopular,
     MostMissed,
     LastTaken,
+    ItemAnalysis,
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 5] = [
+    pub const ALL: [ReportName; 6] = [
         ReportName::Overview,
         ReportName::HighScores,
         ReportName::LeastPopular,
         ReportName::MostMissed,
         ReportName::LastTaken,
+        ReportName::ItemAnalysis,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl ReportName {
             ReportName::LeastPopular => "least-popular",
             ReportName::MostMissed => "most-missed",
             ReportName::LastTaken => "last-taken",
+            ReportName::ItemAnalysis => "item-analysis",
         }
     }
 
@@ -52,6 +56,7 @@ impl ReportName {
             ReportName::LeastPopular => least_popular::build(tables, params),
             ReportName::MostMissed => most_missed::build(tables, params),
             ReportName::LastTaken => last_taken::build(tables, params),
+            ReportName::ItemAnalysis => item_analysis::build(tables, params),
         }
     }
 }
@@ -70,6 +75,8 @@ pub struct ReportParams {
     /// An exam is stale when its last attempt is more than this many days before the tenant's
     /// latest attempt (default 30).
     pub stale_days: i64,
+    /// item-analysis: items presented fewer times get no statistics (default 30).
+    pub item_min_n: usize,
     /// "Days since" is counted to this date (default: today).
     pub as_of: NaiveDate,
     /// A directory of edited query files that replace the built-in ones.
@@ -84,6 +91,7 @@ impl ReportParams {
             bottom: 10,
             min_attempts: 5,
             stale_days: 30,
+            item_min_n: 30,
             as_of,
             queries_dir: None,
         }
