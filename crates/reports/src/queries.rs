@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{ReportsError, Result};
 
 /// The query files shipped with examlake, by file name.
-pub const BUILT_IN: [(&str, &str); 6] = [
+pub const BUILT_IN: [(&str, &str); 7] = [
     (
         "overview.sql",
         include_str!("../../../queries/overview.sql"),
@@ -22,6 +22,10 @@ pub const BUILT_IN: [(&str, &str); 6] = [
     (
         "most_missed.sql",
         include_str!("../../../queries/most_missed.sql"),
+    ),
+    (
+        "most_missed_options.sql",
+        include_str!("../../../queries/most_missed_options.sql"),
     ),
     (
         "last_taken.sql",
