@@ -160,6 +160,12 @@ pub struct ReportOptions {
     /// high-scores chart: leave out exams with fewer attempts.
     #[arg(long, default_value_t = 5)]
     pub min_attempts: u64,
+    /// high-scores: "consistently high" looks at this many most recent weeks of data…
+    #[arg(long, default_value_t = 4)]
+    pub weeks: usize,
+    /// …and needs the share's Wilson lower bound above 50% in at least this many of them.
+    #[arg(long, default_value_t = 3)]
+    pub weeks_needed: usize,
     /// item-analysis: items presented fewer times get no statistics.
     #[arg(long, default_value_t = 30)]
     pub item_min_n: usize,

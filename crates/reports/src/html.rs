@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::render::chart_svg;
+use crate::render::{chart_svg, heatmap_svg};
 use crate::report::{plain, Report};
 
 /// Rows shown per table on the page; the CSV and JSON files hold them all.
@@ -73,6 +73,13 @@ fn section(out: &mut String, report: &Report) -> Result<()> {
             out,
             "<figure class=\"chart\">{}</figure>",
             strip_xml_declaration(&chart_svg(chart)?)
+        );
+    }
+    if let Some(heatmap) = &report.heatmap {
+        let _ = writeln!(
+            out,
+            "<figure class=\"chart\">{}</figure>",
+            strip_xml_declaration(&heatmap_svg(heatmap)?)
         );
     }
     table(out, &report.columns, &report.rows);

@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{ReportsError, Result};
 
 /// The query files shipped with examlake, by file name.
-pub const BUILT_IN: [(&str, &str); 7] = [
+pub const BUILT_IN: [(&str, &str); 8] = [
     (
         "overview.sql",
         include_str!("../../../queries/overview.sql"),
@@ -14,6 +14,10 @@ pub const BUILT_IN: [(&str, &str); 7] = [
     (
         "high_scores.sql",
         include_str!("../../../queries/high_scores.sql"),
+    ),
+    (
+        "high_scores_weekly.sql",
+        include_str!("../../../queries/high_scores_weekly.sql"),
     ),
     (
         "least_popular.sql",

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use plotters::prelude::*;
 
-use crate::charts::{draw_bar_chart, Chart};
+use crate::charts::{draw_bar_chart, draw_heatmap, heatmap_size, Chart, Heatmap};
 use crate::error::{ReportsError, Result};
 use crate::report::Report;
 
@@ -28,6 +28,9 @@ pub fn write_report(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
     if let Some(chart) = &report.chart {
         written.extend(write_chart(chart, dir)?);
     }
+    if let Some(heatmap) = &report.heatmap {
+        written.extend(write_heatmap(heatmap, dir)?);
+    }
     Ok(written)
 }
 
@@ -45,6 +48,35 @@ pub fn write_chart(chart: &Chart, dir: &Path) -> Result<Vec<PathBuf>> {
     draw_bar_chart(chart, SVGBackend::new(&svg, size).into_drawing_area())
         .map_err(chart_error(&svg))?;
     Ok(vec![png, svg])
+}
+
+/// The heatmap as `<stem>.png` and `<stem>.svg`.
+pub fn write_heatmap(heatmap: &Heatmap, dir: &Path) -> Result<Vec<PathBuf>> {
+    let size = heatmap_size(heatmap);
+    let png = dir.join(format!("{}.png", heatmap.file_stem));
+    let svg = dir.join(format!("{}.svg", heatmap.file_stem));
+    let failed = |path: &Path| {
+        let path = path.display().to_string();
+        move |detail: String| ReportsError::Chart { path, detail }
+    };
+    draw_heatmap(heatmap, BitMapBackend::new(&png, size).into_drawing_area())
+        .map_err(failed(&png))?;
+    draw_heatmap(heatmap, SVGBackend::new(&svg, size).into_drawing_area()).map_err(failed(&svg))?;
+    Ok(vec![png, svg])
+}
+
+/// The heatmap as an SVG string.
+pub fn heatmap_svg(heatmap: &Heatmap) -> Result<String> {
+    let mut svg = String::new();
+    draw_heatmap(
+        heatmap,
+        SVGBackend::with_string(&mut svg, heatmap_size(heatmap)).into_drawing_area(),
+    )
+    .map_err(|detail| ReportsError::Chart {
+        path: heatmap.file_stem.to_string(),
+        detail,
+    })?;
+    Ok(svg)
 }
 
 /// The chart as an SVG string (for inline HTML and golden tests).

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use crate::charts::Chart;
+use crate::charts::{Chart, Heatmap};
 
 /// Output format of a table on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct Report {
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Value>>,
     pub chart: Option<Chart>,
+    /// A second figure, for reports with a time dimension.
+    pub heatmap: Option<Heatmap>,
     /// A one-paragraph answer in words, for the Markdown summary.
     pub answer: String,
 }
@@ -198,6 +200,7 @@ mod tests {
     fn csv_quotes_and_text_aligns() {
         let report = Report {
             name: "t",
+            heatmap: None,
             question: "q",
             title: "T".into(),
             summary: vec![("n", json!(2))],

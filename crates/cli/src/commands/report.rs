@@ -60,6 +60,13 @@ pub fn run_config(
         ))
         .into());
     }
+    if options.weeks_needed > options.weeks {
+        return Err(UsageError(format!(
+            "--weeks-needed {} is more than --weeks {}",
+            options.weeks_needed, options.weeks
+        ))
+        .into());
+    }
     if let Some(dir) = &options.queries {
         if !dir.is_dir() {
             return Err(
@@ -75,6 +82,8 @@ pub fn run_config(
     params.min_attempts = options.min_attempts;
     params.stale_days = options.stale_days;
     params.item_min_n = options.item_min_n;
+    params.weeks = options.weeks;
+    params.weeks_needed = options.weeks_needed;
     params.queries_dir = options.queries.clone();
     Ok(ReportRunConfig {
         tenant: tenant.clone(),

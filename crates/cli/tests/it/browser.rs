@@ -65,7 +65,7 @@ fn html_report_renders_in_headless_chromium() {
     assert!(dump.status.success(), "chromium failed: {log}");
     assert_eq!(
         dom.matches("<svg").count(),
-        6,
+        7,
         "every chart is in the rendered page"
     );
     for section in [

@@ -4,8 +4,10 @@
 //! DejaVu Sans, embedded in the binary, so charts look the same on every machine.
 
 mod bar_chart;
+mod heatmap;
 
 pub use bar_chart::{draw_bar_chart, size as bar_chart_size};
+pub use heatmap::{draw_heatmap, size as heatmap_size};
 
 use std::sync::Once;
 
@@ -59,6 +61,19 @@ pub struct Chart {
     pub highlight_legend: Option<String>,
     /// Fixed x range upper bound (e.g. 1.0 for shares); else fitted to the data.
     pub x_max: Option<f64>,
+}
+
+/// A grid of shares: rows (e.g. exams) × columns (e.g. weeks); each cell a value in 0..1
+/// (or missing) and its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub file_stem: &'static str,
+    pub title: String,
+    pub subtitle: String,
+    pub legend: String,
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    pub cells: Vec<Vec<(Option<f64>, String)>>,
 }
 
 static FONT: Once = Once::new();

@@ -3,12 +3,18 @@
 //! Per exam: attempts, attempts with score ≥ threshold (default 0.8), their share and its Wilson
 //! 95% interval. `majority` = share > 0.5; `confident_majority` = the interval's lower bound is
 //! above 0.5, i.e. the majority is not an accident of a small sample. Such exams may be too easy.
+//! Over time: per ISO week, the same share and interval; `consistently_high` = the lower bound is
+//! above 0.5 in at least `weeks_needed` (default 3) of the last `weeks` (default 4) weeks of data.
 
 use serde_json::{json, Value};
 
-use super::columns::{floats, ints, strings};
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+
+use super::columns::{datetimes, floats, ints, strings};
 use super::{ReportParams, MAX_BARS};
-use crate::charts::{Bar, Chart, ValueFormat};
+use crate::charts::{Bar, Chart, Heatmap, ValueFormat};
 use crate::error::Result;
 use crate::queries;
 use crate::report::Report;
@@ -16,6 +22,98 @@ use crate::stats::{wilson_interval, Z_95};
 use crate::tables::TenantTables;
 
 const QUERY: &str = "high_scores.sql";
+const WEEKLY_QUERY: &str = "high_scores_weekly.sql";
+
+/// Per exam and ISO week (Monday, UTC): attempts and high scorers.
+struct Weekly {
+    cells: BTreeMap<(String, NaiveDate), (u64, u64)>,
+    weeks: Vec<NaiveDate>,
+}
+
+impl Weekly {
+    fn build(tables: &TenantTables, params: &ReportParams) -> Result<Weekly> {
+        let df = tables.query(
+            WEEKLY_QUERY,
+            &queries::load(WEEKLY_QUERY, params.queries_dir.as_deref())?,
+        )?;
+        let names = strings(&df, WEEKLY_QUERY, "exam_name")?;
+        let started = datetimes(&df, WEEKLY_QUERY, "started_at")?;
+        let scores = floats(&df, WEEKLY_QUERY, "score")?;
+        let mut cells: BTreeMap<(String, NaiveDate), (u64, u64)> = BTreeMap::new();
+        for i in 0..names.len() {
+            let Some(start) = started[i] else { continue };
+            let day = start.date_naive();
+            let week = day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
+            let cell = cells.entry((names[i].clone(), week)).or_default();
+            cell.0 += 1;
+            cell.1 += u64::from(scores[i].is_some_and(|s| s >= params.threshold));
+        }
+        let mut weeks: Vec<NaiveDate> = cells.keys().map(|(_, w)| *w).collect();
+        weeks.sort();
+        weeks.dedup();
+        Ok(Weekly { cells, weeks })
+    }
+
+    /// The last `n` weeks that have data, oldest first.
+    fn last_weeks(&self, n: usize) -> &[NaiveDate] {
+        &self.weeks[self.weeks.len().saturating_sub(n)..]
+    }
+
+    fn lower_bound(&self, exam: &str, week: NaiveDate) -> Option<f64> {
+        let (n, high) = self.cells.get(&(exam.to_string(), week)).copied()?;
+        wilson_interval(high, n, Z_95).map(|(lo, _)| lo)
+    }
+
+    /// Weeks among the last `params.weeks` where the share's lower bound is above 0.5.
+    fn weeks_high(&self, exam: &str, params: &ReportParams) -> usize {
+        self.last_weeks(params.weeks)
+            .iter()
+            .filter(|w| self.lower_bound(exam, **w).is_some_and(|lo| lo > 0.5))
+            .count()
+    }
+
+    fn consistently_high(&self, exam: &str, params: &ReportParams) -> bool {
+        self.weeks_high(exam, params) >= params.weeks_needed
+    }
+
+    /// Exam × week heatmap of the share, for the most attempted exams.
+    fn heatmap(&self, exams: &[ExamShare], params: &ReportParams) -> Heatmap {
+        let mut shown: Vec<&ExamShare> = exams.iter().collect();
+        shown.sort_by(|a, b| {
+            b.attempts
+                .cmp(&a.attempts)
+                .then(a.exam_name.cmp(&b.exam_name))
+        });
+        shown.truncate(MAX_BARS);
+        let cells = shown
+            .iter()
+            .map(|e| {
+                self.weeks
+                    .iter()
+                    .map(|w| match self.cells.get(&(e.exam_name.clone(), *w)) {
+                        Some((n, high)) => (
+                            Some(*high as f64 / *n as f64),
+                            format!("{:.0}% ({n})", *high as f64 / *n as f64 * 100.0),
+                        ),
+                        None => (None, String::new()),
+                    })
+                    .collect()
+            })
+            .collect();
+        Heatmap {
+            file_stem: "high_scores_weekly",
+            title: format!("Share of attempts scoring ≥ {:.0}% per exam and week", params.threshold * 100.0),
+            subtitle: format!("{} most attempted exams; weeks start on Monday (UTC); cell: share (attempts)", shown.len()),
+            legend: format!(
+                "Darker = higher share. An exam is consistently high when the Wilson 95% lower bound is above 50% in at least {} of the last {} weeks.",
+                params.weeks_needed, params.weeks
+            ),
+            rows: shown.iter().map(|e| e.exam_name.clone()).collect(),
+            columns: self.weeks.iter().map(|w| w.format("%Y-%m-%d").to_string()).collect(),
+            cells,
+        }
+    }
+}
 
 struct ExamShare {
     exam_name: String,
@@ -73,6 +171,12 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
         .filter(|e| e.confident_majority())
         .map(|e| e.exam_name.as_str())
         .collect();
+    let weekly = Weekly::build(tables, params)?;
+    let consistently: Vec<&str> = exams
+        .iter()
+        .filter(|e| weekly.consistently_high(&e.exam_name, params))
+        .map(|e| e.exam_name.as_str())
+        .collect();
     let rows: Vec<Vec<Value>> = exams
         .iter()
         .map(|e| {
@@ -86,6 +190,8 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
                 json!(e.mean_score),
                 json!(e.majority()),
                 json!(e.confident_majority()),
+                json!(weekly.weeks_high(&e.exam_name, params)),
+                json!(weekly.consistently_high(&e.exam_name, params)),
             ]
         })
         .collect();
@@ -99,6 +205,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     };
     Ok(Report {
         name: "high-scores",
+        heatmap: Some(weekly.heatmap(&exams, params)),
         question: "Are a majority of students consistently achieving high scores on certain exams?",
         title: format!(
             "Share of attempts scoring ≥ {:.0}% — tenant {}",
@@ -110,6 +217,16 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
             ("exams", json!(exams.len())),
             ("exams_with_majority", json!(majority)),
             ("exams_with_confident_majority", json!(confident)),
+            (
+                "weeks_considered",
+                json!(weekly
+                    .last_weeks(params.weeks)
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()),
+            ),
+            ("weeks_needed", json!(params.weeks_needed)),
+            ("exams_consistently_high", json!(consistently)),
         ],
         columns: vec![
             "exam_name",
@@ -121,6 +238,8 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
             "mean_score",
             "majority",
             "confident_majority",
+            "weeks_high",
+            "consistently_high",
         ],
         chart: Some(chart(&exams, params)),
         rows,

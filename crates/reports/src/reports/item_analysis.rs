@@ -243,6 +243,7 @@ fn report(
     let shown = rated.len().min(MAX_BARS);
     Report {
         name: "item-analysis",
+        heatmap: None,
         question: "Which questions measure well, and which look broken, too easy or too hard?",
         title: format!("Item analysis — tenant {}", tables.tenant),
         summary: vec![

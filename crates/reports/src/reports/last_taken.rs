@@ -49,6 +49,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let oldest = by_age.first().map(|&i| (names[i].clone(), last[i]));
     Ok(Report {
         name: "last-taken",
+        heatmap: None,
         question: "When was each exam last taken?",
         title: format!("Last attempt per exam — tenant {}", tables.tenant),
         summary: vec![

@@ -53,6 +53,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
         .collect();
     Ok(Report {
         name: "least-popular",
+        heatmap: None,
         question: "Which are the least popular exams?",
         title: format!("Least popular exams — tenant {}", tables.tenant),
         summary: vec![

@@ -75,6 +75,10 @@ pub struct ReportParams {
     /// An exam is stale when its last attempt is more than this many days before the tenant's
     /// latest attempt (default 30).
     pub stale_days: i64,
+    /// high-scores: "consistently high" looks at the last `weeks` weeks of data (default 4)…
+    pub weeks: usize,
+    /// …and needs the Wilson lower bound above 0.5 in at least this many of them (default 3).
+    pub weeks_needed: usize,
     /// item-analysis: items presented fewer times get no statistics (default 30).
     pub item_min_n: usize,
     /// "Days since" is counted to this date (default: today).
@@ -91,6 +95,8 @@ impl ReportParams {
             bottom: 10,
             min_attempts: 5,
             stale_days: 30,
+            weeks: 4,
+            weeks_needed: 3,
             item_min_n: 30,
             as_of,
             queries_dir: None,

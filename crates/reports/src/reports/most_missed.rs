@@ -124,6 +124,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let top = order.first().copied();
     Ok(Report {
         name: "most-missed",
+        heatmap: None,
         question: "Which exam questions have the most wrong responses?",
         title: format!("Most missed questions — tenant {}", tables.tenant),
         summary: vec![

@@ -62,6 +62,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     );
     Ok(Report {
         name: "overview",
+        heatmap: None,
         question:
             "How many attempts and exams are there, and which exams are most and least common?",
         title: format!("Overview — tenant {}", tables.tenant),
