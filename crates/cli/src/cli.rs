@@ -32,6 +32,8 @@ pub enum Command {
     Transform(TransformArgs),
     /// Run a canned report: print its table, write its chart (PNG + SVG) and files.
     Report(ReportArgs),
+    /// Run your own SQL over one tenant's tables (assessments, questions, options, exams).
+    Query(QueryArgs),
     /// Ingest a file, transform, and write every report, for one tenant.
     Run(RunArgs),
     /// Run the whole pipeline on the bundled sample data (tenants acme and globex).
@@ -192,6 +194,32 @@ pub struct ReportArgs {
     pub warehouse: WarehouseArg,
     #[command(flatten)]
     pub options: ReportOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// A file holding one SQL SELECT (Polars SQL) over the tables assessments, questions, options
+    /// and exams of the tenant.
+    pub file: PathBuf,
+    /// The tenant whose tables the query sees (and no other's).
+    #[arg(long, value_parser = tenant)]
+    pub tenant: TenantId,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// table (default), csv, json (an array of row objects) or parquet (needs --out).
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+    /// Write the result to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Table,
+    Csv,
+    Json,
+    Parquet,
 }
 
 #[derive(Debug, Args)]

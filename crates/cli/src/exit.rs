@@ -17,6 +17,21 @@ pub struct UsageError(pub String);
 #[error("data-quality error threshold crossed: {0}")]
 pub struct DataQualityError(pub String);
 
+/// The error chain on one line, without repeating a cause that a message already quotes.
+pub fn message(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 /// Print a clap error: help and version as clap renders them; real errors as one line.
 pub fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
@@ -68,7 +83,11 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
             _ => {}
         }
         match cause.downcast_ref::<ReportsError>() {
-            Some(ReportsError::MissingTable { .. } | ReportsError::ReadQuery { .. }) => return 2,
+            Some(
+                ReportsError::MissingTable { .. }
+                | ReportsError::ReadQuery { .. }
+                | ReportsError::Query { .. },
+            ) => return 2,
             Some(ReportsError::Storage(core)) if is_usage(core) => return 2,
             _ => {}
         }

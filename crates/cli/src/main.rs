@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     match commands::dispatch(cli.command, cli.quiet) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", exit::message(&error));
             ExitCode::from(exit::code_for(&error))
         }
     }

@@ -13,6 +13,7 @@ pub mod charts;
 mod error;
 pub mod html;
 pub mod queries;
+pub mod query;
 pub mod render;
 pub mod report;
 pub mod reports;

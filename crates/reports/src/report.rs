@@ -192,6 +192,66 @@ fn csv_field(value: &str) -> String {
     }
 }
 
+/// A DataFrame's cell as JSON.
+fn cell(value: polars::prelude::AnyValue<'_>) -> Value {
+    use polars::prelude::AnyValue;
+    match value {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => json!(b),
+        AnyValue::String(s) => json!(s),
+        AnyValue::StringOwned(s) => json!(s.as_str()),
+        AnyValue::Int8(v) => json!(v),
+        AnyValue::Int16(v) => json!(v),
+        AnyValue::Int32(v) => json!(v),
+        AnyValue::Int64(v) => json!(v),
+        AnyValue::UInt8(v) => json!(v),
+        AnyValue::UInt16(v) => json!(v),
+        AnyValue::UInt32(v) => json!(v),
+        AnyValue::UInt64(v) => json!(v),
+        AnyValue::Float32(v) => json!(v),
+        AnyValue::Float64(v) => json!(v),
+        other => json!(other.to_string().trim_matches('"')),
+    }
+}
+
+/// Rows of a DataFrame as JSON objects keyed by column name.
+pub fn frame_to_json(df: &polars::prelude::DataFrame) -> Value {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let rows: Vec<Value> = (0..df.height())
+        .map(|i| {
+            let values = df
+                .columns()
+                .iter()
+                .map(|c| c.get(i).map(cell).unwrap_or(Value::Null));
+            Value::Object(names.iter().cloned().zip(values).collect())
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+/// A DataFrame as CSV (header row, quoted where needed).
+pub fn frame_to_csv(df: &polars::prelude::DataFrame) -> String {
+    let header: Vec<String> = df.get_column_names().iter().map(|n| csv_field(n)).collect();
+    let mut out = header.join(",") + "\n";
+    for i in 0..df.height() {
+        let row: Vec<String> = df
+            .columns()
+            .iter()
+            .map(|c| match c.get(i).map(cell).unwrap_or(Value::Null) {
+                Value::Null => String::new(),
+                Value::String(s) => csv_field(&s),
+                other => csv_field(&other.to_string()),
+            })
+            .collect();
+        out += &(row.join(",") + "\n");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 mod demo;
 mod generate;
 mod ingest;
+mod query;
 mod report;
 mod run;
 mod transform;
@@ -17,6 +18,7 @@ pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
         Command::Ingest(args) => ingest::ingest(&args, quiet),
         Command::Transform(args) => transform::transform(&args, quiet),
         Command::Report(args) => report::report(&args),
+        Command::Query(args) => query::query(&args),
         Command::Run(args) => run::run(&args, quiet),
         Command::Demo(args) => demo::demo(&args, quiet),
     }

@@ -324,3 +324,64 @@ fn demo_leaves_charts_tables_and_a_summary_per_tenant() {
     );
     assert!(second.status.success(), "demo can be re-run");
 }
+
+#[test]
+fn query_runs_analyst_sql_on_one_tenant_only() {
+    let dir = temp();
+    ok(
+        dir.path(),
+        &[
+            "demo",
+            "--sample-dir",
+            sample_dir().to_str().unwrap_or_default(),
+        ],
+    );
+    let sql = "SELECT exam_name, COUNT(*) AS attempts FROM assessments GROUP BY exam_name ORDER BY attempts DESC, exam_name LIMIT 2\n";
+    std::fs::write(dir.path().join("top.sql"), sql).unwrap_or_else(|e| panic!("{e}"));
+    let csv = ok(
+        dir.path(),
+        &["query", "top.sql", "--tenant", "acme", "--format", "csv"],
+    );
+    assert_eq!(
+        csv,
+        "exam_name,attempts\nLearning Git,390\nIntroduction to Python,162\n"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["query", "top.sql", "--tenant", "globex", "--format", "json"],
+    ))
+    .unwrap_or_default();
+    assert_eq!(json[0]["exam_name"], "Learning Git");
+    assert_ne!(json[0]["attempts"], 390, "globex has its own data");
+    ok(
+        dir.path(),
+        &[
+            "query",
+            "top.sql",
+            "--tenant",
+            "acme",
+            "--format",
+            "parquet",
+            "--out",
+            "top.parquet",
+        ],
+    );
+    assert_eq!(read_parquet(&dir.path().join("top.parquet")).height(), 2);
+
+    // Reaching another tenant's data by path or by name fails with exit 2 and prints none of it.
+    for (file, sql, expected) in [
+        (
+            "path.sql",
+            "SELECT * FROM read_parquet('warehouse/tenant=globex/tables/assessments/data.parquet')",
+            "read_parquet is not allowed",
+        ),
+        ("name.sql", "SELECT * FROM globex.assessments", "not found"),
+    ] {
+        std::fs::write(dir.path().join(file), sql).unwrap_or_else(|e| panic!("{e}"));
+        let out = examlake(dir.path(), &["query", file, "--tenant", "acme"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(expected), "{file}: {stderr}");
+        assert!(out.stdout.is_empty(), "{file} printed data");
+    }
+}
