@@ -194,6 +194,49 @@ fn report_numbers_equal_an_independent_computation() {
         "the generator makes some exams easy"
     );
 
+    // high-scores over time: ISO weeks (Monday, UTC); weeks_high counts the last 4 weeks with
+    // data where the Wilson 95% lower bound of the share is above 0.5.
+    let week_of = |started: &str| {
+        let day = chrono::NaiveDate::parse_from_str(&started[..10], "%Y-%m-%d").unwrap_or_default();
+        day - chrono::Days::new(u64::from(
+            chrono::Datelike::weekday(&day).num_days_from_monday(),
+        ))
+    };
+    let mut weekly: BTreeMap<(String, chrono::NaiveDate), (u64, u64)> = BTreeMap::new();
+    for a in &kept {
+        let cell = weekly
+            .entry((a.text("exam_name"), week_of(&a.text("started_at"))))
+            .or_default();
+        cell.0 += 1;
+        cell.1 += u64::from(a.score() >= 0.8);
+    }
+    let weeks: BTreeSet<chrono::NaiveDate> = weekly.keys().map(|(_, w)| *w).collect();
+    let last4: Vec<chrono::NaiveDate> = weeks.iter().rev().take(4).copied().collect();
+    let wilson_low = |high: u64, n: u64| {
+        let (n, p, z) = (n as f64, high as f64 / n as f64, 1.959_963_984_540_054_f64);
+        (p + z * z / (2.0 * n) - z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt())
+            / (1.0 + z * z / n)
+    };
+    for row in rows(&high) {
+        let exam = row["exam_name"].as_str().unwrap_or_default().to_string();
+        let weeks_high = last4
+            .iter()
+            .filter(|w| {
+                weekly
+                    .get(&(exam.clone(), **w))
+                    .is_some_and(|(n, h)| wilson_low(*h, *n) > 0.5)
+            })
+            .count();
+        assert_eq!(row["weeks_high"], weeks_high as u64, "{exam}");
+        assert_eq!(row["consistently_high"], weeks_high >= 3, "{exam}");
+    }
+    assert!(
+        rows(&high)
+            .iter()
+            .any(|r| r["weeks_high"].as_u64().unwrap_or(0) > 0),
+        "some exam is high in some week"
+    );
+
     // least-popular: bottom 10 by attempts, ties included.
     let least = report(dir.path(), "least-popular");
     let mut ascending: Vec<(u64, String)> =
