@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Side by side, in one run, on the same generated NDJSON: examlake (file ingest + transform),
+# DuckDB (read_json + unnest to Parquet) and the serde_json parse floor. Prints wall time, MB/s,
+# peak RSS and each one's ratio to examlake.
+#
+# Usage: bench/compare_transform.sh [ATTEMPTS]   (default 100000; data in ./bench-data, git-ignored)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-100000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
+VENV="${EXAMLAKE_VENV:-$HOME/.cache/examlake-venv}"
+cargo build --release --locked -p examlake-cli -p examlake-bench >/dev/null
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check duckdb==2.0.1
+BIN="$CARGO_TARGET_DIR/release"
+DATA="bench-data"; mkdir -p "$DATA"
+INPUT="$DATA/attempts-$N.ndjson"
+[ -f "$INPUT" ] || "$BIN/examlake" -q generate --tenant bench --attempts "$N" --seed 1 --out "$INPUT" >/dev/null
+MB=$(du -m "$INPUT" | cut -f1)
+
+measure() { # name, command...: prints "name seconds rss_mb"
+  local name="$1"; shift
+  local log; log="$(mktemp)"
+  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
+  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
+  echo "$name $secs $((kb / 1024))"
+}
+
+rm -rf "$DATA/warehouse" "$DATA/duckdb"
+results=()
+results+=("$(measure examlake bash -c "'$BIN/examlake' -q ingest --from-file '$INPUT' --tenant bench --warehouse '$DATA/warehouse' && '$BIN/examlake' -q transform --warehouse '$DATA/warehouse'")")
+results+=("$(measure duckdb "$VENV/bin/python" bench/duckdb_transform.py "$INPUT" "$DATA/duckdb")")
+results+=("$(measure serde_parse_floor "$BIN/parse_floor" "$INPUT")")
+
+base=$(echo "${results[0]}" | cut -d' ' -f2)
+echo "input: $N attempts, $MB MB of NDJSON, $(nproc) cores"
+printf '| %-18s | %8s | %8s | %12s | %22s |\n' tool "wall s" "MB/s" "peak RSS MB" "time vs examlake"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------" "----------" "----------" "--------------" "------------------------"
+for row in "${results[@]}"; do
+  read -r name secs rss <<< "$row"
+  awk -v n="$name" -v s="$secs" -v mb="$MB" -v r="$rss" -v b="$base" \
+    'BEGIN { printf "| %-18s | %8.1f | %8.1f | %12d | %21.2fx |\n", n, s, mb / s, r, s / b }'
+done

@@ -1,0 +1,1 @@
+//! Helpers for `bench/compare_transform.sh`; see `src/bin/parse_floor.rs`.
