@@ -321,3 +321,43 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
     ];
     DataFrame::new(n, columns)
 }
+
+/// The lineage of every row of `df`, read from its source, partition, position and
+/// `received_at` columns (raw frames and curated tables name the first three differently).
+pub fn lineages(
+    df: &DataFrame,
+    source: &str,
+    partition: &str,
+    position: &str,
+) -> PolarsResult<Vec<Lineage>> {
+    let sources = df.column(source)?.str()?.clone();
+    let partitions = df.column(partition)?.i32()?.clone();
+    let positions = df.column(position)?.i64()?.clone();
+    let received = df
+        .column(raw::RECEIVED_AT)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .clone();
+    Ok(sources
+        .iter()
+        .zip(partitions.iter())
+        .zip(positions.iter())
+        .zip(received.iter())
+        .map(|(((source, partition), position), received)| Lineage {
+            source: source.unwrap_or_default().to_string(),
+            partition: partition.unwrap_or_default(),
+            position: position.unwrap_or_default(),
+            received_at_us: received.unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Lineage of rows of a curated table (columns `source`, `source_partition`, `source_position`).
+pub fn table_lineages(df: &DataFrame) -> PolarsResult<Vec<Lineage>> {
+    lineages(df, lineage::SOURCE, lineage::PARTITION, lineage::POSITION)
+}
+
+/// Lineage of rows of a raw file.
+pub fn raw_lineages(df: &DataFrame) -> PolarsResult<Vec<Lineage>> {
+    lineages(df, raw::SOURCE, raw::PARTITION, raw::POSITION)
+}

@@ -299,36 +299,14 @@ fn parse_file(
         key: key.to_string(),
         source,
     };
-    let sources = df
-        .column(raw::SOURCE)
-        .and_then(|c| c.str().cloned())
-        .map_err(schema_error)?;
-    let partitions = df
-        .column(raw::PARTITION)
-        .and_then(|c| c.i32().cloned())
-        .map_err(schema_error)?;
-    let positions = df
-        .column(raw::POSITION)
-        .and_then(|c| c.i64().cloned())
-        .map_err(schema_error)?;
-    let received = df
-        .column(raw::RECEIVED_AT)
-        .and_then(|c| c.cast(&DataType::Int64))
-        .and_then(|c| c.i64().cloned())
-        .map_err(schema_error)?;
+    let lineages = frames::raw_lineages(df).map_err(schema_error)?;
     let payloads = df
         .column(raw::PAYLOAD)
         .and_then(|c| c.binary().cloned())
         .map_err(schema_error)?;
     let payloads: Vec<&[u8]> = payloads.iter().map(Option::unwrap_or_default).collect();
     let results = parse_parallel(&payloads, config);
-    for (idx, (payload, result)) in payloads.iter().zip(results).enumerate() {
-        let lineage = Lineage {
-            source: sources.get(idx).unwrap_or_default().to_string(),
-            partition: partitions.get(idx).unwrap_or_default(),
-            position: positions.get(idx).unwrap_or_default(),
-            received_at_us: received.get(idx).unwrap_or_default(),
-        };
+    for ((lineage, payload), result) in lineages.into_iter().zip(&payloads).zip(results) {
         match result {
             Ok(attempt) if attempt.is_test => {
                 let reason = format!(
@@ -411,35 +389,10 @@ fn lineages_of(
     rule: &'static str,
     reason: &str,
 ) -> Result<Vec<(Lineage, &'static str, String)>> {
-    use examlake_core::schema::lineage as l;
-    let err = building("quarantine");
-    let sources = df
-        .column(l::SOURCE)
-        .and_then(|c| c.str().cloned())
-        .map_err(err)?;
-    let partitions = df
-        .column(l::PARTITION)
-        .and_then(|c| c.i32().cloned())
-        .map_err(building("quarantine"))?;
-    let positions = df
-        .column(l::POSITION)
-        .and_then(|c| c.i64().cloned())
-        .map_err(building("quarantine"))?;
-    let received = df
-        .column(raw::RECEIVED_AT)
-        .and_then(|c| c.cast(&DataType::Int64))
-        .and_then(|c| c.i64().cloned())
-        .map_err(building("quarantine"))?;
-    Ok((0..df.height())
-        .map(|i| {
-            let lineage = Lineage {
-                source: sources.get(i).unwrap_or_default().to_string(),
-                partition: partitions.get(i).unwrap_or_default(),
-                position: positions.get(i).unwrap_or_default(),
-                received_at_us: received.get(i).unwrap_or_default(),
-            };
-            (lineage, rule, reason.to_string())
-        })
+    let lineages = frames::table_lineages(df).map_err(building("quarantine"))?;
+    Ok(lineages
+        .into_iter()
+        .map(|lineage| (lineage, rule, reason.to_string()))
         .collect())
 }
 
@@ -451,13 +404,12 @@ fn attach_payloads(
     into: &mut Rejections,
 ) -> Result<()> {
     use std::collections::HashMap;
-    let mut by_position: HashMap<(String, i32, i64), usize> = HashMap::new();
-    for (idx, (lineage, _, _)) in wanted.iter().enumerate() {
-        by_position.insert(
-            (lineage.source.clone(), lineage.partition, lineage.position),
-            idx,
-        );
-    }
+    let identity = |l: &Lineage| (l.source.clone(), l.partition, l.position);
+    let by_position: HashMap<(String, i32, i64), usize> = wanted
+        .iter()
+        .enumerate()
+        .map(|(idx, (lineage, _, _))| (identity(lineage), idx))
+        .collect();
     let mut payloads: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
     for key in keys {
         let df = scan::read_raw(store, key)?;
@@ -465,30 +417,14 @@ fn attach_payloads(
             key: key.to_string(),
             source,
         };
-        let sources = df
-            .column(raw::SOURCE)
-            .and_then(|c| c.str().cloned())
-            .map_err(err)?;
-        let partitions = df
-            .column(raw::PARTITION)
-            .and_then(|c| c.i32().cloned())
-            .map_err(err)?;
-        let positions = df
-            .column(raw::POSITION)
-            .and_then(|c| c.i64().cloned())
-            .map_err(err)?;
+        let lineages = frames::raw_lineages(&df).map_err(err)?;
         let bytes = df
             .column(raw::PAYLOAD)
             .and_then(|c| c.binary().cloned())
             .map_err(err)?;
-        for i in 0..df.height() {
-            let id = (
-                sources.get(i).unwrap_or_default().to_string(),
-                partitions.get(i).unwrap_or_default(),
-                positions.get(i).unwrap_or_default(),
-            );
-            if let Some(&idx) = by_position.get(&id) {
-                payloads[idx] = bytes.get(i).map(<[u8]>::to_vec);
+        for (lineage, payload) in lineages.iter().zip(bytes.iter()) {
+            if let Some(&idx) = by_position.get(&identity(lineage)) {
+                payloads[idx] = payload.map(<[u8]>::to_vec);
             }
         }
     }
@@ -503,29 +439,22 @@ fn attach_payloads(
     Ok(())
 }
 
-/// "keen_id K at SOURCE@POSITION" for each row (lineage columns and keen_id required).
+/// "keen_id K at SOURCE@POSITION" for each row of a curated frame.
 fn describe_rows(df: &DataFrame, prefix: &str) -> Result<Vec<String>> {
-    use examlake_core::schema::{assessments as a, lineage as l};
-    let err = building("data quality");
     let keen = df
-        .column(a::KEEN_ID)
-        .and_then(|c| c.str().cloned())
-        .map_err(err)?;
-    let sources = df
-        .column(l::SOURCE)
+        .column(examlake_core::schema::assessments::KEEN_ID)
         .and_then(|c| c.str().cloned())
         .map_err(building("data quality"))?;
-    let positions = df
-        .column(l::POSITION)
-        .and_then(|c| c.i64().cloned())
-        .map_err(building("data quality"))?;
-    Ok((0..df.height())
-        .map(|i| {
+    let lineages = frames::table_lineages(df).map_err(building("data quality"))?;
+    Ok(lineages
+        .iter()
+        .zip(keen.iter())
+        .map(|(l, keen_id)| {
             format!(
                 "{prefix}keen_id {} at {}@{}",
-                keen.get(i).unwrap_or_default(),
-                sources.get(i).unwrap_or_default(),
-                positions.get(i).unwrap_or_default()
+                keen_id.unwrap_or_default(),
+                l.source,
+                l.position
             )
         })
         .collect())

@@ -31,14 +31,19 @@ fn main() -> ExitCode {
                 .chunks(chunk)
                 .map(|part| {
                     scope.spawn(move || {
-                        part.iter().fold((0, 0), |(ok, bad), line| match serde_json::from_str::<serde_json::Value>(line) {
-                            Ok(_) => (ok + 1, bad),
-                            Err(_) => (ok, bad + 1),
+                        part.iter().fold((0, 0), |(ok, bad), line| {
+                            match serde_json::from_str::<serde_json::Value>(line) {
+                                Ok(_) => (ok + 1, bad),
+                                Err(_) => (ok, bad + 1),
+                            }
                         })
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or((0, 0))).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or((0, 0)))
+                .collect()
         });
         for (ok, bad) in counts {
             parsed += ok;
