@@ -38,6 +38,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run the whole pipeline on the bundled sample data (tenants acme and globex).
     Demo(DemoArgs),
+    /// The scheduled job: for every tenant with a drop folder, ingest new files, transform, write
+    /// every report, point `latest` at it. Safe to re-run; refuses to run twice at once.
+    Nightly(NightlyArgs),
 }
 
 /// Parse a tenant id (lowercase letters, digits and '-', at most 63).
@@ -247,4 +250,20 @@ pub struct DemoArgs {
     /// The sample data directory (default: data/sample of this checkout).
     #[arg(long)]
     pub sample_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    /// Drop folder: one sub-folder per tenant (`<drop>/<tenant>/*.ndjson[.gz]|*.json[.gz]`).
+    #[arg(long, env = "EXAMLAKE_DROP")]
+    pub drop: PathBuf,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Where reports go: <reports>/<tenant>/<date>/, plus <reports>/<tenant>/latest and
+    /// <reports>/nightly-<date>.json (the run summary).
+    #[arg(long, env = "EXAMLAKE_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
+    /// The lock file that keeps two runs apart (default <reports>/.nightly.lock).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
 }

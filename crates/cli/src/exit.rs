@@ -32,6 +32,16 @@ pub fn message(error: &anyhow::Error) -> String {
     out
 }
 
+/// Another run holds the nightly lock: exit code 5.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LockedError(pub String);
+
+/// Some tenants failed in a nightly run (the others completed): exit code 4.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PartialFailure(pub String);
+
 /// Print a clap error: help and version as clap renders them; real errors as one line.
 pub fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
@@ -59,11 +69,18 @@ pub fn clap_error(error: &clap::Error) -> ExitCode {
 }
 
 /// 2 for errors the user can fix by changing the command line; 3 for a data-quality error
-/// threshold crossed; 1 otherwise.
+/// threshold crossed; 4 when a nightly run failed for some tenants; 5 when another nightly run
+/// holds the lock; 1 otherwise.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if cause.downcast_ref::<DataQualityError>().is_some() {
             return 3;
+        }
+        if cause.downcast_ref::<PartialFailure>().is_some() {
+            return 4;
+        }
+        if cause.downcast_ref::<LockedError>().is_some() {
+            return 5;
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return 2;

@@ -3,6 +3,7 @@
 mod demo;
 mod generate;
 mod ingest;
+mod nightly;
 mod query;
 mod report;
 mod run;
@@ -21,5 +22,6 @@ pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
         Command::Query(args) => query::query(&args),
         Command::Run(args) => run::run(&args, quiet),
         Command::Demo(args) => demo::demo(&args, quiet),
+        Command::Nightly(args) => nightly::nightly(&args, quiet),
     }
 }

@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod independent_check;
+mod nightly;
 mod pipeline;
 
 use std::path::{Path, PathBuf};

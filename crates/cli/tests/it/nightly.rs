@@ -1,0 +1,226 @@
+//! The nightly job: incremental, idempotent, locked, and honest about what happened.
+
+use std::path::Path;
+
+use super::{examlake, ok, sample_dir, temp};
+
+fn summary(dir: &Path) -> serde_json::Value {
+    let path = std::fs::read_dir(dir.join("r"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("nightly-"))
+        })
+        .unwrap_or_else(|| panic!("no nightly summary"));
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_default()).unwrap_or_default()
+}
+
+fn tenant<'a>(summary: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    summary["tenants"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["tenant"] == name))
+        .unwrap_or_else(|| panic!("{name} missing"))
+}
+
+fn overview_attempts(dir: &Path) -> u64 {
+    let text = std::fs::read_to_string(dir.join("r/acme/latest/overview.json")).unwrap_or_default();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    value["summary"]["attempts"].as_u64().unwrap_or(0)
+}
+
+const NIGHTLY: [&str; 7] = [
+    "nightly",
+    "--drop",
+    "drop",
+    "--warehouse",
+    "w",
+    "--reports",
+    "r",
+];
+
+#[test]
+fn nightly_processes_only_new_data_and_is_safe_to_rerun() {
+    let dir = temp();
+    std::fs::create_dir_all(dir.path().join("drop/acme")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        sample_dir().join("acme.ndjson.gz"),
+        dir.path().join("drop/acme/day1.ndjson.gz"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let first = ok(dir.path(), &NIGHTLY);
+    assert!(
+        first.contains("nightly acme: ok — 1 files, 3280 attempts added"),
+        "{first}"
+    );
+    assert_eq!(overview_attempts(dir.path()), 3237);
+    assert!(
+        dir.path().join("r/acme/latest/index.html").is_file(),
+        "latest points at the run's reports"
+    );
+
+    // Re-run on the same day: nothing new lands, same answers.
+    let again = ok(dir.path(), &NIGHTLY);
+    assert!(again.contains("1 files, 0 attempts added"), "{again}");
+    assert_eq!(overview_attempts(dir.path()), 3237);
+
+    // New data arrives: only it is ingested, and the reports reflect it.
+    ok(
+        dir.path(),
+        &[
+            "generate",
+            "--tenant",
+            "acme",
+            "--attempts",
+            "100",
+            "--seed",
+            "99",
+            "--counts-mismatch-rate",
+            "0",
+            "--out",
+            "drop/acme/day2.ndjson",
+        ],
+    );
+    let third = ok(dir.path(), &NIGHTLY);
+    assert!(third.contains("2 files, 100 attempts added"), "{third}");
+    let added = tenant(&summary(dir.path()), "acme")["attempts_added"].as_u64();
+    assert_eq!(added, Some(100));
+    assert!(overview_attempts(dir.path()) > 3237);
+}
+
+#[test]
+fn a_second_run_is_refused_while_the_lock_is_held_and_a_stale_lock_is_taken_over() {
+    let dir = temp();
+    std::fs::create_dir_all(dir.path().join("drop/acme")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::create_dir_all(dir.path().join("r")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        sample_dir().join("globex.ndjson.gz"),
+        dir.path().join("drop/acme/a.ndjson.gz"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // A live process (this test) holds the lock.
+    std::fs::write(
+        dir.path().join("r/.nightly.lock"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let refused = examlake(dir.path(), &NIGHTLY);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("another nightly run") && stderr.contains("not starting a second one"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("w").exists(),
+        "the refused run did nothing"
+    );
+    // The holder died: its lock is stale and the next run takes it over, then releases it.
+    std::fs::write(dir.path().join("r/.nightly.lock"), "999999999\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    ok(dir.path(), &NIGHTLY);
+    assert!(!dir.path().join("r/.nightly.lock").exists());
+}
+
+#[test]
+fn exit_codes_tell_partial_failure_and_data_quality_errors_apart() {
+    let dir = temp();
+    for tenant in ["good", "broken", "dirty"] {
+        std::fs::create_dir_all(dir.path().join("drop").join(tenant))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::copy(
+        sample_dir().join("globex.ndjson.gz"),
+        dir.path().join("drop/good/a.ndjson.gz"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // A corrupt gzip file fails its tenant, not the others.
+    std::fs::write(
+        dir.path().join("drop/broken/a.ndjson.gz"),
+        [0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Half the records lack a keen_id: a schema-violation rate far above its error threshold.
+    let good = r#"{"keen_id":"K","user_exam_id":"U","base_exam_id":"b","exam_name":"E","started_at":"2018-01-01T00:00:00.000Z","keen_timestamp":"1514764860.5","sequences":{"questions":[{"id":"q","user_result":"correct","options":[]}]}}"#;
+    let mut dirty = String::new();
+    for i in 0..20 {
+        dirty += &good
+            .replace("\"K\"", &format!("\"k{i}\""))
+            .replace("\"U\"", &format!("\"u{i}\""));
+        dirty += "\n";
+        dirty += &good.replace("\"keen_id\":\"K\",", "");
+        dirty += "\n";
+    }
+    std::fs::write(dir.path().join("drop/dirty/a.ndjson"), dirty).unwrap_or_else(|e| panic!("{e}"));
+
+    let out = examlake(dir.path(), &NIGHTLY);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "partial failure wins over DQ: {stderr}"
+    );
+    let run = summary(dir.path());
+    assert_eq!(tenant(&run, "good")["status"], "ok");
+    assert_eq!(tenant(&run, "broken")["status"], "failed");
+    assert_eq!(tenant(&run, "dirty")["status"], "dq-error");
+    assert!(
+        dir.path().join("r/dirty/latest/summary.md").is_file(),
+        "reports are still written on a DQ error"
+    );
+
+    // Without the broken tenant, the DQ error decides the exit code.
+    std::fs::remove_dir_all(dir.path().join("drop/broken")).unwrap_or_else(|e| panic!("{e}"));
+    let out = examlake(dir.path(), &NIGHTLY);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The systemd unit's ExecStart, run as written (only the binary path swapped for the one under
+/// test), with the settings its EnvironmentFile would provide.
+#[test]
+fn the_command_the_timer_runs_works() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/examlake-nightly.service"
+    ))
+    .unwrap_or_default();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap_or_else(|| panic!("no ExecStart"));
+    let mut words = exec.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/local/bin/examlake"));
+    let args: Vec<&str> = words.collect();
+    let dir = temp();
+    std::fs::create_dir_all(dir.path().join("drop/acme")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        sample_dir().join("globex.ndjson.gz"),
+        dir.path().join("drop/acme/a.ndjson.gz"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_examlake"))
+        .args(&args)
+        .current_dir(dir.path())
+        .env("EXAMLAKE_DROP", dir.path().join("drop"))
+        .env("EXAMLAKE_WAREHOUSE", dir.path().join("w"))
+        .env("EXAMLAKE_REPORTS", dir.path().join("r"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("r/acme/latest/index.html").is_file());
+    assert!(dir
+        .path()
+        .join("w/tenant=acme/tables/assessments/data.parquet")
+        .is_file());
+}
