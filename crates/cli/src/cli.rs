@@ -18,8 +18,17 @@ pub struct Cli {
     /// Only errors; no progress bars.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Log lines on stderr as text or as JSON objects (for log shippers).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "EXAMLAKE_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -266,4 +275,7 @@ pub struct NightlyArgs {
     /// The lock file that keeps two runs apart (default <reports>/.nightly.lock).
     #[arg(long)]
     pub lock: Option<PathBuf>,
+    /// Records per raw Parquet file when ingesting.
+    #[arg(long, default_value_t = 100_000)]
+    pub batch_records: usize,
 }

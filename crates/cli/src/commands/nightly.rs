@@ -159,7 +159,7 @@ fn run_tenant_steps(
             file,
             tenant,
             &args.warehouse.warehouse,
-            100_000,
+            args.batch_records,
             DEFAULT_MAX_RECORD_BYTES,
             quiet,
         )?;

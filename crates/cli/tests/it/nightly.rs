@@ -224,3 +224,101 @@ fn the_command_the_timer_runs_works() {
         .join("w/tenant=acme/tables/assessments/data.parquet")
         .is_file());
 }
+
+/// SIGKILL in the middle of a run, then a re-run: the same tables as a run never interrupted.
+#[test]
+fn a_killed_run_followed_by_a_rerun_ends_in_the_same_state() {
+    let dir = temp();
+    for root in ["killed", "clean"] {
+        std::fs::create_dir_all(dir.path().join(root).join("drop/acme"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    // Big enough that a kill lands mid-run; batches of 5,000 so several raw files are written.
+    ok(
+        dir.path(),
+        &[
+            "generate",
+            "--tenant",
+            "acme",
+            "--attempts",
+            "60000",
+            "--seed",
+            "5",
+            "--out",
+            "killed/drop/acme/a.ndjson",
+        ],
+    );
+    std::fs::copy(
+        dir.path().join("killed/drop/acme/a.ndjson"),
+        dir.path().join("clean/drop/acme/a.ndjson"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let nightly = |root: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_examlake"));
+        command
+            .args([
+                "-q",
+                "nightly",
+                "--drop",
+                "drop",
+                "--warehouse",
+                "w",
+                "--reports",
+                "r",
+                "--batch-records",
+                "5000",
+            ])
+            .current_dir(dir.path().join(root));
+        command
+    };
+    let mut killed_at = Vec::new();
+    for delay_ms in [150u64, 400, 900] {
+        let mut child = nightly("killed")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        if child.try_wait().ok().flatten().is_none() {
+            killed_at.push(delay_ms);
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    assert!(!killed_at.is_empty(), "no run was still going when killed");
+    let rerun = nightly("killed").output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        rerun.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    let clean = nightly("clean").output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    for table in ["assessments", "questions", "options", "exams"] {
+        let read = |root: &str| {
+            let bytes = std::fs::read(
+                dir.path()
+                    .join(root)
+                    .join(format!("w/tenant=acme/tables/{table}/data.parquet")),
+            )
+            .unwrap_or_default();
+            use polars::prelude::SerReader;
+            polars::prelude::ParquetReader::new(std::io::Cursor::new(bytes))
+                .finish()
+                .unwrap_or_else(|e| panic!("{root} {table}: {e}"))
+        };
+        // Lineage columns name the raw positions, which match too; received_at differs by design.
+        let drop_time =
+            |df: polars::prelude::DataFrame| df.drop("received_at").unwrap_or(df.clone());
+        let (killed, clean) = (drop_time(read("killed")), drop_time(read("clean")));
+        assert_eq!(killed.height(), clean.height(), "{table} rows");
+        assert!(
+            killed.equals_missing(&clean),
+            "{table} differs after kill + rerun (killed at {killed_at:?} ms)"
+        );
+    }
+}
