@@ -142,6 +142,8 @@ pub enum ReportChoice {
     LastTaken,
     /// Item analysis: difficulty, item-rest point-biserial, upper-lower D, KR-20, alpha if deleted.
     ItemAnalysis,
+    /// Distractor analysis: share choosing each option, overall and in the upper/lower 27%.
+    Distractors,
     /// Every report above.
     All,
 }

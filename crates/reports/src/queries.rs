@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::error::{ReportsError, Result};
 
 /// The query files shipped with examlake, by file name.
-pub const BUILT_IN: [(&str, &str); 8] = [
+pub const BUILT_IN: [(&str, &str); 9] = [
     (
         "overview.sql",
         include_str!("../../../queries/overview.sql"),
@@ -34,6 +34,10 @@ pub const BUILT_IN: [(&str, &str); 8] = [
     (
         "last_taken.sql",
         include_str!("../../../queries/last_taken.sql"),
+    ),
+    (
+        "distractors.sql",
+        include_str!("../../../queries/distractors.sql"),
     ),
     (
         "item_analysis.sql",

@@ -44,6 +44,7 @@ pub fn names(choice: ReportChoice) -> Vec<ReportName> {
         ReportChoice::MostMissed => vec![ReportName::MostMissed],
         ReportChoice::LastTaken => vec![ReportName::LastTaken],
         ReportChoice::ItemAnalysis => vec![ReportName::ItemAnalysis],
+        ReportChoice::Distractors => vec![ReportName::Distractors],
         ReportChoice::All => ReportName::ALL.to_vec(),
     }
 }

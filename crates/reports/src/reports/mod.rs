@@ -1,6 +1,7 @@
 //! The canned reports, one file each, named after the report.
 
 pub mod columns;
+pub mod distractors;
 pub mod high_scores;
 pub mod item_analysis;
 pub mod last_taken;
@@ -25,16 +26,18 @@ pub enum ReportName {
     MostMissed,
     LastTaken,
     ItemAnalysis,
+    Distractors,
 }
 
 impl ReportName {
-    pub const ALL: [ReportName; 6] = [
+    pub const ALL: [ReportName; 7] = [
         ReportName::Overview,
         ReportName::HighScores,
         ReportName::LeastPopular,
         ReportName::MostMissed,
         ReportName::LastTaken,
         ReportName::ItemAnalysis,
+        ReportName::Distractors,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl ReportName {
             ReportName::MostMissed => "most-missed",
             ReportName::LastTaken => "last-taken",
             ReportName::ItemAnalysis => "item-analysis",
+            ReportName::Distractors => "distractors",
         }
     }
 
@@ -57,6 +61,7 @@ impl ReportName {
             ReportName::MostMissed => most_missed::build(tables, params),
             ReportName::LastTaken => last_taken::build(tables, params),
             ReportName::ItemAnalysis => item_analysis::build(tables, params),
+            ReportName::Distractors => distractors::build(tables, params),
         }
     }
 }
