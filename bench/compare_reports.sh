@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Side by side, in one run: every canned report for one tenant vs one plain scan of the same
+# tables (`examlake query` of a count over questions; it loads the tenant's four tables, as the
+# reports do, and computes almost nothing).
+# Prints wall time, peak RSS and the ratio.
+#
+# Usage: bench/compare_reports.sh [ATTEMPTS]   (default 100000; uses ./bench-data, git-ignored)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${1:-100000}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
+cargo build --release -p examlake-cli >/dev/null
+BIN="$CARGO_TARGET_DIR/release/examlake"
+DATA="bench-data/reports-$N"; mkdir -p "$DATA"
+if [ ! -f "$DATA/w/tenant=bench/tables/questions/data.parquet" ]; then
+  "$BIN" -q generate --tenant bench --attempts "$N" --seed 1 --out "$DATA/input.ndjson" >/dev/null
+  "$BIN" -q ingest --from-file "$DATA/input.ndjson" --tenant bench --warehouse "$DATA/w" >/dev/null
+  "$BIN" -q transform --warehouse "$DATA/w" >/dev/null
+fi
+echo "SELECT COUNT(*) AS n_questions, SUM(CASE WHEN is_correct THEN 1 ELSE 0 END) AS n_correct FROM questions" > "$DATA/scan.sql"
+
+measure() { # name, command...: prints "name seconds rss_mb"
+  local name="$1"; shift
+  local log; log="$(mktemp)"
+  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
+  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
+  echo "$name $secs $((kb / 1024))"
+}
+results=()
+results+=("$(measure report-all "$BIN" -q report all --tenant bench --warehouse "$DATA/w" --out "$DATA/r")")
+results+=("$(measure plain-scan "$BIN" -q query "$DATA/scan.sql" --tenant bench --warehouse "$DATA/w")")
+base=$(echo "${results[0]}" | cut -d' ' -f2)
+echo "tables of $N generated attempts, $(nproc) cores"
+printf '| %-12s | %8s | %12s | %18s |\n' what "wall s" "peak RSS MB" "time vs reports"
+printf '|%s|%s|%s|%s|\n' "--------------" "----------" "--------------" "--------------------"
+for row in "${results[@]}"; do
+  read -r name secs rss <<< "$row"
+  awk -v n="$name" -v s="$secs" -v r="$rss" -v b="$base" 'BEGIN { printf "| %-12s | %8.2f | %12d | %17.2fx |\n", n, s, r, s / b }'
+done
