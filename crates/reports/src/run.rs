@@ -23,6 +23,19 @@ pub struct ReportRunConfig {
     pub params: ReportParams,
 }
 
+impl ReportRunConfig {
+    /// Every canned report for `tenant`, with default parameters, dated and counted as of `date`.
+    pub fn all(tenant: TenantId, out_dir: PathBuf, date: NaiveDate) -> Self {
+        ReportRunConfig {
+            tenant,
+            reports: ReportName::ALL.to_vec(),
+            out_dir: Some(out_dir),
+            date,
+            params: ReportParams::new(date),
+        }
+    }
+}
+
 /// The reports built, and the files written.
 #[derive(Debug)]
 pub struct ReportRunOutput {

@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use examlake_core::{storage, TenantId};
 use examlake_ingest::DEFAULT_MAX_RECORD_BYTES;
-use examlake_reports::{run as run_reports, ReportName, ReportParams, ReportRunConfig};
+use examlake_reports::{run as run_reports, ReportRunConfig};
 use examlake_transform::{DataQualityRules, Status, Thresholds};
 use serde_json::json;
 
@@ -185,13 +185,7 @@ fn run_tenant_steps(
         .iter()
         .filter(|r| r.status == Status::Error)
         .count();
-    let config = ReportRunConfig {
-        tenant: tenant.clone(),
-        reports: ReportName::ALL.to_vec(),
-        out_dir: Some(args.reports.clone()),
-        date,
-        params: ReportParams::new(date),
-    };
+    let config = ReportRunConfig::all(tenant.clone(), args.reports.clone(), date);
     let output = run_reports(&config, store.as_ref())?;
     outcome.reports_written = output.files.len();
     if let Some(dated) = &output.dir {

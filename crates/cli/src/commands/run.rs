@@ -6,9 +6,7 @@ use anyhow::Result;
 use chrono::Utc;
 use examlake_core::{storage, TenantId};
 use examlake_ingest::DEFAULT_MAX_RECORD_BYTES;
-use examlake_reports::{
-    run as run_reports, ReportName, ReportParams, ReportRunConfig, ReportRunOutput,
-};
+use examlake_reports::{run as run_reports, ReportRunConfig, ReportRunOutput};
 use examlake_transform::{DataQualityRules, Thresholds};
 
 use super::{ingest, transform};
@@ -60,12 +58,6 @@ pub fn run_pipeline(
     )?;
     transform::print_summary(&summary);
     let today = Utc::now().date_naive();
-    let config = ReportRunConfig {
-        tenant: tenant.clone(),
-        reports: ReportName::ALL.to_vec(),
-        out_dir: Some(PathBuf::from(reports)),
-        date: today,
-        params: ReportParams::new(today),
-    };
+    let config = ReportRunConfig::all(tenant.clone(), PathBuf::from(reports), today);
     Ok(run_reports(&config, store.as_ref())?)
 }
