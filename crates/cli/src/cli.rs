@@ -47,6 +47,8 @@ pub enum Command {
     Run(RunArgs),
     /// Run the whole pipeline on the bundled sample data (tenants acme and globex).
     Demo(DemoArgs),
+    /// Delete report archives older than N days (dry run unless --apply).
+    Retention(RetentionArgs),
     /// The scheduled job: for every tenant with a drop folder, ingest new files, transform, write
     /// every report, point `latest` at it. Safe to re-run; refuses to run twice at once.
     Nightly(NightlyArgs),
@@ -280,4 +282,18 @@ pub struct NightlyArgs {
     /// Records per raw Parquet file when ingesting.
     #[arg(long, default_value_t = 100_000)]
     pub batch_records: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// The reports directory (<reports>/<tenant>/<date>/).
+    #[arg(long, env = "EXAMLAKE_REPORTS", default_value = "reports")]
+    pub reports: PathBuf,
+    /// Keep report directories dated within this many days of today (the one `latest` points
+    /// to is always kept).
+    #[arg(long, default_value_t = 30)]
+    pub keep_days: i64,
+    /// Delete for real; without it, only list what would be deleted.
+    #[arg(long)]
+    pub apply: bool,
 }

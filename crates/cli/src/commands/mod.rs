@@ -6,6 +6,7 @@ mod ingest;
 mod nightly;
 mod query;
 mod report;
+mod retention;
 mod run;
 mod transform;
 
@@ -23,5 +24,6 @@ pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
         Command::Run(args) => run::run(&args, quiet),
         Command::Demo(args) => demo::demo(&args, quiet),
         Command::Nightly(args) => nightly::nightly(&args, quiet),
+        Command::Retention(args) => retention::retention(&args),
     }
 }

@@ -322,3 +322,45 @@ fn a_killed_run_followed_by_a_rerun_ends_in_the_same_state() {
         );
     }
 }
+
+#[test]
+fn retention_is_a_dry_run_until_applied_and_keeps_latest() {
+    let dir = temp();
+    for d in ["2020-01-01", "2020-01-02", "2999-01-01"] {
+        std::fs::create_dir_all(dir.path().join("r/acme").join(d))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::os::unix::fs::symlink("2020-01-02", dir.path().join("r/acme/latest"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let dry = ok(
+        dir.path(),
+        &["retention", "--reports", "r", "--keep-days", "30"],
+    );
+    assert!(
+        dry.contains("would delete r/acme/2020-01-01")
+            && dry.contains("1 report directory older than 30 days"),
+        "{dry}"
+    );
+    assert!(
+        dir.path().join("r/acme/2020-01-01").is_dir(),
+        "a dry run deletes nothing"
+    );
+    let applied = ok(
+        dir.path(),
+        &[
+            "retention",
+            "--reports",
+            "r",
+            "--keep-days",
+            "30",
+            "--apply",
+        ],
+    );
+    assert!(applied.contains("deleted r/acme/2020-01-01"), "{applied}");
+    assert!(!dir.path().join("r/acme/2020-01-01").exists());
+    assert!(
+        dir.path().join("r/acme/2020-01-02").is_dir(),
+        "latest's target is kept"
+    );
+    assert!(dir.path().join("r/acme/2999-01-01").is_dir());
+}
