@@ -32,7 +32,7 @@ cargo test --workspace --release --locked 2>&1 | tee "$test_log"
 echo "== interop: DuckDB and PySpark read the tables"
 # Pinned PyPI versions, installed once into a virtualenv that survives between runs.
 VENV="${EXAMLAKE_VENV:-$HOME/.cache/examlake-venv}"
-PY_PACKAGES=(duckdb==2.0.1 pyspark==4.3.0 numpy==2.3.5)
+PY_PACKAGES=(duckdb==2.0.1 pyspark==4.3.0 numpy==2.3.5 pyyaml==6.0.2)
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 interop_dir="$(mktemp -d)"
@@ -47,5 +47,8 @@ echo "== item analysis: a second implementation (numpy) agrees"
   --format json > "$interop_dir/item_analysis.json"
 "$VENV/bin/python" scripts/item_analysis_check.py "$interop_dir/warehouse" acme "$interop_dir/item_analysis.json"
 
+echo "== docker-compose.yml: structure matches the services script and the CLI"
+"$VENV/bin/python" scripts/check_compose.py "$CARGO_TARGET_DIR/release/examlake"
+
 # One closing line for the whole run: every cargo test binary's counts plus the interop check.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed + 2, failed }' "$test_log"
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed + 3, failed }' "$test_log"
