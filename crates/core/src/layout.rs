@@ -107,9 +107,9 @@ pub fn raw_dir(tenant: &TenantId) -> Key {
     Key(format!("tenant={tenant}/raw"))
 }
 
-/// A raw file: `source_slug` names the source (already made safe by [`slug`]), `first`/`last`
-/// the positions it holds. The name is deterministic, so landing the same batch twice
-/// overwrites the same file instead of duplicating it.
+/// A raw file: `source_slug` names the source (made safe by [`slug`]), `first`/`last` the
+/// positions it holds. The name is deterministic, so landing the same batch twice overwrites the
+/// same file instead of duplicating it.
 pub fn raw_file(
     tenant: &TenantId,
     date: NaiveDate,
@@ -117,18 +117,10 @@ pub fn raw_file(
     first: i64,
     last: i64,
 ) -> Key {
-    Key(format!(
-        "tenant={tenant}/raw/date={date}/{}-{first:012}-{last:012}.parquet",
-        slug(source_slug)
-    ))
+    batch_file(&raw_dir(tenant), date, source_slug, first, last)
 }
 
-/// The directory of records ingest refused, with their reasons.
-pub fn ingest_quarantine_dir(tenant: &TenantId) -> Key {
-    Key(format!("tenant={tenant}/quarantine/ingest"))
-}
-
-/// A quarantine file for records ingest refused.
+/// A quarantine file for records ingest refused, named like the raw file of the same batch.
 pub fn ingest_quarantine_file(
     tenant: &TenantId,
     date: NaiveDate,
@@ -136,8 +128,19 @@ pub fn ingest_quarantine_file(
     first: i64,
     last: i64,
 ) -> Key {
+    batch_file(
+        &Key(format!("tenant={tenant}/quarantine/ingest")),
+        date,
+        source_slug,
+        first,
+        last,
+    )
+}
+
+/// `<dir>/date=<date>/<slug>-<first>-<last>.parquet`: the one naming scheme of landed batches.
+fn batch_file(dir: &Key, date: NaiveDate, source_slug: &str, first: i64, last: i64) -> Key {
     Key(format!(
-        "tenant={tenant}/quarantine/ingest/date={date}/{}-{first:012}-{last:012}.parquet",
+        "{dir}/date={date}/{}-{first:012}-{last:012}.parquet",
         slug(source_slug)
     ))
 }
