@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 N="${1:-100000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
 VENV="${EXAMLAKE_VENV:-$HOME/.cache/examlake-venv}"
-cargo build --release --locked -p examlake-cli -p examlake-bench >/dev/null
+cargo build --release --locked -p examlake-cli >/dev/null
+cargo build --release --locked -p examlake-bench --example parse_floor >/dev/null
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check duckdb==2.0.1
 BIN="$CARGO_TARGET_DIR/release"
@@ -30,7 +31,7 @@ rm -rf "$DATA/warehouse" "$DATA/duckdb"
 results=()
 results+=("$(measure examlake bash -c "'$BIN/examlake' -q ingest --from-file '$INPUT' --tenant bench --warehouse '$DATA/warehouse' && '$BIN/examlake' -q transform --warehouse '$DATA/warehouse'")")
 results+=("$(measure duckdb "$VENV/bin/python" bench/duckdb_transform.py "$INPUT" "$DATA/duckdb")")
-results+=("$(measure serde_parse_floor "$BIN/parse_floor" "$INPUT")")
+results+=("$(measure serde_parse_floor "$BIN/examples/parse_floor" "$INPUT")")
 
 base=$(echo "${results[0]}" | cut -d' ' -f2)
 echo "input: $N attempts, $MB MB of NDJSON, $(nproc) cores"

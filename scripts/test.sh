@@ -25,6 +25,9 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --release --locked -- -D warnings
+echo "== the README's first command resolves to the examlake binary"
+cargo run --release --locked -q -- demo --help > /dev/null
+
 echo "== cargo test"
 test_log="$(mktemp)"
 cargo test --workspace --release --locked 2>&1 | tee "$test_log"

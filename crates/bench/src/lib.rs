@@ -1,1 +1,2 @@
-//! Helpers for `bench/compare_transform.sh`; see `src/bin/parse_floor.rs`.
+//! Helpers for `bench/compare_transform.sh`; see `examples/parse_floor.rs` (an example, not a
+//! binary, so `cargo run -- demo` at the root still has exactly one binary to run).
