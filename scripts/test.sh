@@ -21,6 +21,32 @@ if ! command -v "${CHROMIUM:-chromium}" >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium > /dev/null
 fi
 
+# Real services for the integration tests: Kafka (KRaft) and HDFS from Maven Central jars.
+# Started in the background while the build runs; stopped at the end, pass or fail, unless
+# they were already running before this script (a developer's own session).
+mkdir -p .services
+services_log=".services/test-up.log"
+services_started_here=0
+if scripts/services.sh status all > /dev/null 2>&1; then
+  echo "== services: already running (left running)"
+  services_pid=""
+else
+  echo "== services: starting Kafka and HDFS in the background (log: $services_log)"
+  services_started_here=1
+  scripts/services.sh up all > "$services_log" 2>&1 &
+  services_pid=$!
+fi
+cleanup_dirs=()
+cleanup() {
+  rm -rf "${cleanup_dirs[@]}"
+  if [ "$services_started_here" = 1 ]; then
+    [ -n "$services_pid" ] && wait "$services_pid" 2> /dev/null || true
+    echo "== services: stopping"
+    scripts/services.sh down all > /dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy (warnings denied)"
@@ -28,8 +54,18 @@ cargo clippy --workspace --all-targets --release --locked -- -D warnings
 echo "== the README's first command resolves to the examlake binary"
 cargo run --release --locked -q -- demo --help > /dev/null
 
-echo "== cargo test"
+if [ -n "$services_pid" ]; then
+  wait "$services_pid" || { cat "$services_log" >&2; echo "services failed to start" >&2; exit 1; }
+  services_pid=""
+  tail -n 2 "$services_log"
+fi
+eval "$(scripts/services.sh env)"
+export EXAMLAKE_TEST_BROKERS="$KAFKA_BOOTSTRAP" EXAMLAKE_TEST_HDFS="$HDFS_URL"
+export HADOOP_USER_NAME="${HADOOP_USER_NAME:-$HDFS_SUPERUSER}"
+
+echo "== cargo test (against the real broker and HDFS)"
 test_log="$(mktemp)"
+cleanup_dirs+=("$test_log")
 cargo test --workspace --release --locked 2>&1 | tee "$test_log"
 
 echo "== interop: DuckDB and PySpark read the tables"
@@ -39,7 +75,7 @@ PY_PACKAGES=(duckdb==2.0.1 pyspark==4.3.0 numpy==2.3.5 pyyaml==6.0.2)
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 interop_dir="$(mktemp -d)"
-trap 'rm -rf "$interop_dir" "$test_log"' EXIT
+cleanup_dirs+=("$interop_dir")
 "$CARGO_TARGET_DIR/release/examlake" -q demo --sample-dir data/sample \
   --warehouse "$interop_dir/warehouse" --reports "$interop_dir/reports" > /dev/null
 SPARK_LOCAL_IP=127.0.0.1 "$VENV/bin/python" scripts/interop_check.py "$interop_dir/warehouse" acme 2> "$interop_dir/spark.log" \

@@ -35,8 +35,11 @@ pub enum LogFormat {
 pub enum Command {
     /// Generate deterministic synthetic attempt events with the real dataset's shape.
     Generate(GenerateArgs),
-    /// Land attempt events from a file, unchanged, as raw Parquet (malformed ones quarantined).
+    /// Land attempt events from a file or from Kafka, unchanged, as raw Parquet (malformed ones
+    /// quarantined), exactly once.
     Ingest(IngestArgs),
+    /// Send a file of attempt events (NDJSON or JSON array) to a tenant's Kafka topic.
+    Produce(ProduceArgs),
     /// Build the assessments, questions and exams tables from a tenant's raw data.
     Transform(TransformArgs),
     /// Run a canned report: print its table, write its chart (PNG + SVG) and files.
@@ -95,22 +98,91 @@ pub struct WarehouseArg {
     pub warehouse: String,
 }
 
+/// Parse `KEY=VALUE`.
+pub fn key_value(value: &str) -> Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((key, v)) if !key.trim().is_empty() => Ok((key.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {value:?}")),
+    }
+}
+
 #[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers, host:port[,host:port…].
+    #[arg(long, env = "EXAMLAKE_BROKERS")]
+    pub brokers: Option<String>,
+    /// SASL/SCRAM-SHA-256 user (a tenant's credential or the operator's).
+    #[arg(long, env = "EXAMLAKE_KAFKA_USER", requires = "brokers")]
+    pub kafka_user: Option<String>,
+    /// Password of --kafka-user (prefer the environment variable to the command line).
+    #[arg(
+        long,
+        env = "EXAMLAKE_KAFKA_PASSWORD",
+        hide_env_values = true,
+        requires = "kafka_user"
+    )]
+    pub kafka_password: Option<String>,
+    /// Extra librdkafka setting KEY=VALUE (repeatable), e.g. -X security.protocol=SASL_SSL.
+    #[arg(short = 'X', long = "kafka-option", value_parser = key_value)]
+    pub kafka_options: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from_file", "brokers"])))]
 pub struct IngestArgs {
     /// An NDJSON or JSON-array file of attempt events (gzip detected automatically).
-    #[arg(long = "from-file")]
-    pub from_file: PathBuf,
-    /// The tenant the file belongs to.
+    #[arg(long = "from-file", requires = "tenant", conflicts_with = "brokers")]
+    pub from_file: Option<PathBuf>,
+    /// The tenant: required with --from-file; with --brokers, consume only this tenant's topic.
     #[arg(long, value_parser = tenant)]
-    pub tenant: TenantId,
+    pub tenant: Option<TenantId>,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
-    /// Records per raw Parquet file.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Kafka: the consumer group (processes of one group share the partitions).
+    #[arg(long, default_value = "examlake-ingest")]
+    pub group: String,
+    /// Kafka: drain every tenant topic up to its high watermark at start, then exit.
+    /// Without it, ingest runs as a daemon until SIGINT/SIGTERM.
+    #[arg(long)]
+    pub until_caught_up: bool,
+    /// Records per raw Parquet file (Kafka: per partition, a rotation limit).
     #[arg(long, default_value_t = 100_000)]
     pub batch_records: usize,
+    /// Kafka: a partition's pending batch is landed at this many payload bytes…
+    #[arg(long, default_value_t = 128 * 1024 * 1024)]
+    pub rotate_bytes: usize,
+    /// …or this many seconds after its first message, even if the topic goes quiet.
+    #[arg(long, default_value_t = 60.0)]
+    pub rotate_seconds: f64,
     /// Records longer than this many bytes are quarantined.
     #[arg(long, default_value_t = examlake_ingest::DEFAULT_MAX_RECORD_BYTES)]
     pub max_record_bytes: usize,
+    /// Kafka: seconds between status lines (messages/s, lag per tenant).
+    #[arg(long, default_value_t = 30.0)]
+    pub status_seconds: f64,
+    /// Kafka: seconds between topic metadata refreshes (how soon a new tenant topic is seen).
+    #[arg(long, default_value_t = 10.0)]
+    pub metadata_refresh_seconds: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    /// The tenant whose topic (assessments.<tenant>) receives the records.
+    #[arg(long, value_parser = tenant)]
+    pub tenant: TenantId,
+    /// An NDJSON or JSON-array file (gzip detected). Sent unchanged, one message per record.
+    #[arg(long)]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Partitions of the topic, if it has to be created.
+    #[arg(long, default_value_t = 3)]
+    pub partitions: i32,
+    /// Replication factor of the topic, if it has to be created.
+    #[arg(long, default_value_t = 1)]
+    pub replication: i32,
 }
 
 #[derive(Debug, Args)]

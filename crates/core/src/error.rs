@@ -20,6 +20,14 @@ pub enum CoreError {
     #[error("unsupported warehouse {url:?}: {reason}")]
     UnsupportedWarehouse { url: String, reason: String },
 
+    /// An HDFS operation that failed (after the client's own retries).
+    #[error("HDFS: {action} {url}: {message}")]
+    Hdfs {
+        action: &'static str,
+        url: String,
+        message: String,
+    },
+
     /// An I/O failure on a concrete path.
     #[error("{action} {path}: {source}")]
     Io {

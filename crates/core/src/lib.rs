@@ -4,13 +4,15 @@
 //! - [`event`]: the lenient serde model of one attempt event (see `shared/data.md` for its traps).
 //! - [`schema`]: column names of the raw and curated tables.
 //! - [`layout`]: the only code that knows the warehouse directory scheme.
-//! - [`storage`]: the storage seam ([`Storage`]) and its local-filesystem implementation.
+//! - [`storage`]: the storage seam ([`Storage`]) and its local-filesystem implementation;
+//!   [`hdfs`] is the HDFS one (hdfs-native).
 //!
 //! This crate must not depend on polars, rdkafka, plotters or clap, so that every stage
 //! can use it without paying for the others.
 
 pub mod error;
 pub mod event;
+pub mod hdfs;
 pub mod layout;
 pub mod schema;
 pub mod storage;

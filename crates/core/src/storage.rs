@@ -1,7 +1,7 @@
 //! The storage seam: every byte examlake reads or writes in a warehouse goes through [`Storage`].
 //!
 //! [`open`] picks the implementation from the warehouse URL. Today that is [`LocalStorage`]
-//! for a plain path or `file://`; HDFS (`hdfs://`) plugs in here as a second implementation.
+//! for a plain path or `file://`, and [`crate::hdfs::HdfsStorage`] for `hdfs://`.
 //! Writes are atomic: a file appears under its final name complete or not at all.
 
 use std::fmt::Debug;
@@ -42,17 +42,13 @@ pub trait Storage: Send + Sync + Debug {
     fn local_path(&self, key: &Key) -> Option<PathBuf>;
 }
 
-/// Open the warehouse at `url`: a path, `file://<path>`, or (later) `hdfs://host:port/path`.
+/// Open the warehouse at `url`: a path, `file://<path>`, or `hdfs://host:port/path`.
 pub fn open(url: &str) -> Result<Arc<dyn Storage>> {
     if let Some(path) = url.strip_prefix("file://") {
         return Ok(Arc::new(LocalStorage::new(path)?));
     }
     if url.starts_with("hdfs://") || url.starts_with("viewfs://") {
-        return Err(CoreError::UnsupportedWarehouse {
-            url: url.to_string(),
-            reason: "HDFS warehouses are not available in this build yet; use a local directory"
-                .to_string(),
-        });
+        return Ok(Arc::new(crate::hdfs::HdfsStorage::open(url)?));
     }
     if url.contains("://") {
         return Err(CoreError::UnsupportedWarehouse {
@@ -64,7 +60,7 @@ pub fn open(url: &str) -> Result<Arc<dyn Storage>> {
 }
 
 /// Suffix of in-flight files; never listed, never read.
-const TEMP_SUFFIX: &str = ".inprogress";
+pub(crate) const TEMP_SUFFIX: &str = ".inprogress";
 
 /// A warehouse on the local filesystem.
 #[derive(Debug, Clone)]

@@ -29,6 +29,31 @@ pub enum IngestError {
         source: polars::error::PolarsError,
     },
 
+    #[error("kafka: {action} ({target}): {source}")]
+    Kafka {
+        action: &'static str,
+        /// The brokers, topic or topic/partition involved.
+        target: String,
+        source: rdkafka::error::KafkaError,
+    },
+
+    #[error("kafka: {0}")]
+    KafkaProtocol(String),
+
     #[error(transparent)]
     Storage(#[from] CoreError),
+}
+
+impl IngestError {
+    pub(crate) fn kafka(
+        action: &'static str,
+        target: impl Into<String>,
+    ) -> impl FnOnce(rdkafka::error::KafkaError) -> Self {
+        let target = target.into();
+        move |source| IngestError::Kafka {
+            action,
+            target,
+            source,
+        }
+    }
 }

@@ -10,12 +10,11 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
 use examlake_core::{layout, Storage, TenantId};
 use flate2::read::MultiGzDecoder;
 
 use crate::error::{IngestError, Result};
-use crate::raw_batch::RawBatch;
+use crate::raw_batch::{land_batch, RawBatch};
 use crate::records::Records;
 use crate::validate::check_record;
 
@@ -55,10 +54,7 @@ pub fn run_file(
     let source = source_name(&config.input)?;
     let slug = layout::slug(&source);
     let resume_after = landed_up_to(store.as_ref(), &config.tenant, &slug)?;
-    let counter = ByteCounter::open(&config.input)?;
-    let consumed = counter.consumed.clone();
-    let reader = decoder(counter, &config.input)?;
-    let mut records = Records::detect(reader).map_err(|source| read_error(config, 0, source))?;
+    let (mut records, consumed) = open_records(&config.input)?;
 
     let mut summary = IngestSummary {
         source: source.clone(),
@@ -118,6 +114,20 @@ pub fn run_file(
     Ok(summary)
 }
 
+/// Open an NDJSON or JSON-array file (gzip detected) as a stream of records, with a counter of
+/// the input bytes consumed so far (for progress by file size).
+pub(crate) fn open_records(path: &Path) -> Result<(Records<Box<dyn BufRead>>, SharedCount)> {
+    let counter = ByteCounter::open(path)?;
+    let consumed = counter.consumed.clone();
+    let reader = decoder(counter, path)?;
+    let records = Records::detect(reader).map_err(|source| IngestError::ReadInput {
+        path: path.to_path_buf(),
+        position: 0,
+        source,
+    })?;
+    Ok((records, consumed))
+}
+
 /// A batch is also cut at this many payload bytes, bounding memory.
 const MAX_BATCH_BYTES: usize = 256 * 1024 * 1024;
 
@@ -130,31 +140,13 @@ fn flush(
     refused: &mut RawBatch,
     summary: &mut IngestSummary,
 ) -> Result<()> {
-    let date = Utc::now().date_naive();
-    if !refused.is_empty() {
-        let key = layout::ingest_quarantine_file(&refused.tenant, date, slug, first, last);
-        write(store, &key, refused)?;
-        summary.quarantined += refused.len() as u64;
-        summary.quarantine_files += 1;
-        refused.clear();
-    }
-    let key = layout::raw_file(&landed.tenant, date, slug, first, last);
-    write(store, &key, landed)?;
+    let files = land_batch(store, slug, first, last, landed, refused)?;
+    summary.quarantined += refused.len() as u64;
     summary.landed += landed.len() as u64;
+    summary.quarantine_files += u64::from(files.quarantine_file);
     summary.raw_files += 1;
     landed.clear();
-    tracing::debug!(message = "landed batch", key = %key, first, last);
-    Ok(())
-}
-
-fn write(store: &dyn Storage, key: &layout::Key, batch: &RawBatch) -> Result<()> {
-    let bytes = batch
-        .to_parquet()
-        .map_err(|source| IngestError::EncodeParquet {
-            key: key.to_string(),
-            source,
-        })?;
-    store.write_atomic(key, &bytes)?;
+    refused.clear();
     Ok(())
 }
 
@@ -243,10 +235,10 @@ struct ByteCounter {
 }
 
 #[derive(Clone, Default)]
-struct SharedCount(Arc<std::sync::atomic::AtomicU64>);
+pub(crate) struct SharedCount(Arc<std::sync::atomic::AtomicU64>);
 
 impl SharedCount {
-    fn get(&self) -> u64 {
+    pub(crate) fn get(&self) -> u64 {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

@@ -11,6 +11,7 @@
 
 mod error;
 pub mod file;
+pub mod kafka;
 mod raw_batch;
 mod records;
 mod validate;

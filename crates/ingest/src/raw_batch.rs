@@ -7,8 +7,10 @@ use std::io::Cursor;
 
 use chrono::{DateTime, Utc};
 use examlake_core::schema::raw;
-use examlake_core::TenantId;
+use examlake_core::{layout, Storage, TenantId};
 use polars::prelude::*;
+
+use crate::error::{IngestError, Result};
 
 /// Records received together from one source partition, in position order.
 #[derive(Debug, Clone)]
@@ -98,4 +100,72 @@ impl RawBatch {
             .finish(&mut df)?;
         Ok(bytes.into_inner())
     }
+}
+
+/// Which files [`land_batch`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LandedFiles {
+    pub quarantine_file: bool,
+}
+
+/// Storage failures are retried with exponential backoff (0.25 s doubling to 10 s, about 65 s
+/// in all: long enough for an HDFS NameNode restart) before the error is returned.
+const LAND_ATTEMPTS: u32 = 12;
+
+/// Land one batch covering positions `first..=last` of a source: its quarantine file first (if
+/// any record was refused), then its raw file, always, even when empty. The raw file is written
+/// last, so its name is a complete resume point. Each write is atomic and names are
+/// deterministic, so a retry after a failure half-way rewrites the same files.
+pub(crate) fn land_batch(
+    store: &dyn Storage,
+    slug: &str,
+    first: i64,
+    last: i64,
+    landed: &RawBatch,
+    refused: &RawBatch,
+) -> Result<LandedFiles> {
+    let mut delay = std::time::Duration::from_millis(250);
+    let mut attempt = 1;
+    loop {
+        match land_batch_once(store, slug, first, last, landed, refused) {
+            Err(IngestError::Storage(error)) if attempt < LAND_ATTEMPTS => {
+                tracing::warn!(message = "landing failed; retrying", source = %landed.source, first, last, attempt, retry_in_ms = delay.as_millis() as u64, %error);
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                attempt += 1;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+fn land_batch_once(
+    store: &dyn Storage,
+    slug: &str,
+    first: i64,
+    last: i64,
+    landed: &RawBatch,
+    refused: &RawBatch,
+) -> Result<LandedFiles> {
+    let date = Utc::now().date_naive();
+    let quarantine_file = !refused.is_empty();
+    if quarantine_file {
+        let key = layout::ingest_quarantine_file(&refused.tenant, date, slug, first, last);
+        write_batch(store, &key, refused)?;
+    }
+    let key = layout::raw_file(&landed.tenant, date, slug, first, last);
+    write_batch(store, &key, landed)?;
+    tracing::debug!(message = "landed batch", key = %key, first, last);
+    Ok(LandedFiles { quarantine_file })
+}
+
+fn write_batch(store: &dyn Storage, key: &layout::Key, batch: &RawBatch) -> Result<()> {
+    let bytes = batch
+        .to_parquet()
+        .map_err(|source| IngestError::EncodeParquet {
+            key: key.to_string(),
+            source,
+        })?;
+    store.write_atomic(key, &bytes)?;
+    Ok(())
 }

@@ -1,24 +1,122 @@
-//! `examlake ingest --from-file`
+//! `examlake ingest --from-file` and `examlake ingest --brokers`
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use examlake_core::storage;
+use examlake_ingest::kafka::{
+    run_landing, KafkaConnection, LandingConfig, LandingSummary, Rotation,
+};
 use examlake_ingest::{run_file, FileIngestConfig, IngestSummary};
 
-use crate::cli::IngestArgs;
+use crate::cli::{IngestArgs, KafkaArgs};
 use crate::exit::UsageError;
 use crate::progress;
 
 pub fn ingest(args: &IngestArgs, quiet: bool) -> Result<()> {
-    let summary = ingest_file(
-        &args.from_file,
-        &args.tenant,
-        &args.warehouse.warehouse,
-        args.batch_records,
-        args.max_record_bytes,
-        quiet,
-    )?;
-    print_summary(&summary, &args.tenant);
-    Ok(())
+    match (&args.from_file, &args.tenant) {
+        (Some(input), Some(tenant)) => {
+            let summary = ingest_file(
+                input,
+                tenant,
+                &args.warehouse.warehouse,
+                args.batch_records,
+                args.max_record_bytes,
+                quiet,
+            )?;
+            print_summary(&summary, tenant);
+            Ok(())
+        }
+        _ => {
+            let summary = ingest_kafka(args)?;
+            print_kafka_summary(&summary);
+            Ok(())
+        }
+    }
+}
+
+/// Consume the tenant topics and land them, until caught up or until SIGINT/SIGTERM.
+pub fn ingest_kafka(args: &IngestArgs) -> Result<LandingSummary> {
+    let config = landing_config(args)?;
+    let store = storage::open(&args.warehouse.warehouse)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    tracing::info!(message = "ingesting from kafka", brokers = %config.connection.brokers, group = %config.group_id, until_caught_up = config.until_caught_up);
+    Ok(run_landing(&config, store, &stop)?)
+}
+
+fn landing_config(args: &IngestArgs) -> Result<LandingConfig> {
+    if args.batch_records == 0 {
+        return Err(UsageError("--batch-records must be at least 1".to_string()).into());
+    }
+    Ok(LandingConfig {
+        connection: connection(&args.kafka)?,
+        group_id: args.group.clone(),
+        only_tenant: args.tenant.clone(),
+        rotation: Rotation {
+            max_records: args.batch_records,
+            max_bytes: args.rotate_bytes.max(1),
+            max_age: seconds("--rotate-seconds", args.rotate_seconds)?,
+        },
+        max_record_bytes: args.max_record_bytes,
+        until_caught_up: args.until_caught_up,
+        status_every: seconds("--status-seconds", args.status_seconds)?,
+        metadata_refresh: seconds("--metadata-refresh-seconds", args.metadata_refresh_seconds)?,
+    })
+}
+
+/// The connection settings from the Kafka flags; `--brokers` is required here.
+pub fn connection(args: &KafkaArgs) -> Result<KafkaConnection> {
+    let Some(brokers) = args.brokers.clone().filter(|b| !b.trim().is_empty()) else {
+        return Err(UsageError("--brokers (or EXAMLAKE_BROKERS) is required".to_string()).into());
+    };
+    let sasl = match (&args.kafka_user, &args.kafka_password) {
+        (Some(user), Some(password)) => Some((user.clone(), password.clone())),
+        (Some(user), None) => {
+            return Err(UsageError(format!(
+                "--kafka-user {user} needs a password: set EXAMLAKE_KAFKA_PASSWORD"
+            ))
+            .into())
+        }
+        _ => None,
+    };
+    Ok(KafkaConnection {
+        brokers,
+        sasl,
+        options: args.kafka_options.clone(),
+    })
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration> {
+    if !(value.is_finite() && value > 0.0) {
+        return Err(UsageError(format!(
+            "{flag} must be a positive number of seconds, got {value}"
+        ))
+        .into());
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+pub fn print_kafka_summary(summary: &LandingSummary) {
+    let tenants: Vec<String> = summary
+        .per_tenant
+        .iter()
+        .map(|(tenant, n)| format!("{tenant} {n}"))
+        .collect();
+    println!(
+        "ingest from kafka: consumed {}, landed {}, quarantined {}, already landed {}, files {} raw + {} quarantine{}",
+        summary.consumed,
+        summary.landed,
+        summary.quarantined,
+        summary.already_landed,
+        summary.raw_files,
+        summary.quarantine_files,
+        if tenants.is_empty() { String::new() } else { format!(" ({})", tenants.join(", ")) }
+    );
 }
 
 pub fn ingest_file(

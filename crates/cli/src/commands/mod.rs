@@ -2,8 +2,9 @@
 
 mod demo;
 mod generate;
-mod ingest;
+pub mod ingest;
 mod nightly;
+mod produce;
 mod query;
 mod report;
 mod retention;
@@ -18,6 +19,7 @@ pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
     match command {
         Command::Generate(args) => generate::generate(&args, quiet),
         Command::Ingest(args) => ingest::ingest(&args, quiet),
+        Command::Produce(args) => produce::produce(&args, quiet),
         Command::Transform(args) => transform::transform(&args, quiet),
         Command::Report(args) => report::report(&args),
         Command::Query(args) => query::query(&args),

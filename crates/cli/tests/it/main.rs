@@ -2,7 +2,9 @@
 
 mod browser;
 mod cli;
+mod hdfs;
 mod independent_check;
+mod kafka;
 mod nightly;
 mod pipeline;
 

@@ -1,0 +1,229 @@
+//! The pipeline on a warehouse in the real HDFS started by `scripts/services.sh up hdfs`:
+//! ingest from a file and from Kafka, transform and report give the same answers as on disk.
+
+use super::kafka::{
+    assert_exactly_once, brokers, ingest_args, landed_rows_at, produce, report_json, unique,
+};
+use super::{ok, sample_dir, temp};
+
+/// A fresh warehouse URL on the test HDFS.
+pub fn hdfs_warehouse(name: &str) -> String {
+    let base = std::env::var("EXAMLAKE_TEST_HDFS").unwrap_or_else(|_| {
+        panic!("EXAMLAKE_TEST_HDFS is not set: start HDFS with `scripts/services.sh up hdfs` and export EXAMLAKE_TEST_HDFS=hdfs://127.0.0.1:9000 HADOOP_USER_NAME=hdfs (scripts/test.sh does both)")
+    });
+    format!("{base}/{}", unique(name))
+}
+
+#[test]
+fn the_whole_pipeline_on_hdfs_answers_like_local_disk() {
+    let _shared = HDFS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = temp();
+    let d = dir.path();
+    let hdfs = hdfs_warehouse("pipeline");
+    let tenant = unique("hd");
+    let sample = sample_dir().join("acme.ndjson.gz").display().to_string();
+
+    // From a file: local and HDFS.
+    for warehouse in ["local", hdfs.as_str()] {
+        let landed = ok(
+            d,
+            &[
+                "ingest",
+                "--from-file",
+                &sample,
+                "--tenant",
+                &tenant,
+                "--warehouse",
+                warehouse,
+            ],
+        );
+        assert!(
+            landed.contains("read 3280, landed 3280"),
+            "{warehouse}: {landed}"
+        );
+        let again = ok(
+            d,
+            &[
+                "ingest",
+                "--from-file",
+                &sample,
+                "--tenant",
+                &tenant,
+                "--warehouse",
+                warehouse,
+            ],
+        );
+        assert!(
+            again.contains("skipped 3280 already landed"),
+            "{warehouse}: {again}"
+        );
+        ok(
+            d,
+            &["transform", "--warehouse", warehouse, "--tenant", &tenant],
+        );
+    }
+    for report in [
+        "overview",
+        "high-scores",
+        "least-popular",
+        "most-missed",
+        "last-taken",
+        "item-analysis",
+        "distractors",
+    ] {
+        let on_hdfs = report_json(d, &hdfs, &tenant, report);
+        let on_disk = report_json(d, "local", &tenant, report);
+        assert_eq!(
+            on_hdfs, on_disk,
+            "{report} differs between HDFS and local disk"
+        );
+    }
+    // Reports (charts, HTML) written from an HDFS warehouse.
+    ok(
+        d,
+        &[
+            "report",
+            "all",
+            "--tenant",
+            &tenant,
+            "--warehouse",
+            &hdfs,
+            "--out",
+            "reports",
+        ],
+    );
+    assert!(super::files_under(&d.join("reports"))
+        .iter()
+        .any(|p| p.ends_with("index.html")));
+
+    // From Kafka into HDFS.
+    let kafka_tenant = unique("hk");
+    produce(d, &kafka_tenant, &sample_dir().join("acme.ndjson.gz"));
+    let group = unique("g");
+    let b = brokers();
+    let mut args = ingest_args(&kafka_tenant, &group, &hdfs, &b);
+    args.push("--until-caught-up");
+    let out = ok(d, &args);
+    assert!(out.contains("landed 3280"), "{out}");
+    let (keys, _) = landed_rows_at(&hdfs, &kafka_tenant);
+    assert_exactly_once(&keys);
+    assert_eq!(keys.len(), 3280);
+    ok(
+        d,
+        &["transform", "--warehouse", &hdfs, "--tenant", &kafka_tenant],
+    );
+    let kafka_overview = report_json(d, &hdfs, &kafka_tenant, "overview");
+    let file_overview = report_json(d, "local", &tenant, "overview");
+    assert_eq!(kafka_overview["summary"], file_overview["summary"]);
+}
+
+/// Tests that use HDFS share it; the restart test takes it alone.
+pub static HDFS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Messages landed so far, from the raw file names alone (cheap enough to poll).
+fn landed_by_names(warehouse: &str, tenant: &str) -> i64 {
+    let Ok(store) = examlake_core::storage::open(warehouse) else {
+        return 0;
+    };
+    let Ok(prefix) = examlake_core::layout::Key::parse(&format!("tenant={tenant}/raw")) else {
+        return 0;
+    };
+    store
+        .list(&prefix)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|key| {
+            let name = key.file_name().strip_suffix(".parquet")?;
+            let mut parts = name.rsplitn(3, '-');
+            let last: i64 = parts.next()?.parse().ok()?;
+            let first: i64 = parts.next()?.parse().ok()?;
+            Some(last - first + 1)
+        })
+        .sum()
+}
+
+fn services(action: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/services.sh");
+    let status = std::process::Command::new("bash")
+        .args([script, action, "hdfs"])
+        .status()
+        .unwrap_or_else(|e| panic!("{script}: {e}"));
+    assert!(status.success(), "services.sh {action} hdfs failed");
+}
+
+#[test]
+fn restarting_hdfs_mid_ingest_loses_and_duplicates_nothing() {
+    let _alone = HDFS
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = temp();
+    let d = dir.path();
+    let hdfs = hdfs_warehouse("restart");
+    let tenant = unique("hr");
+    let n: i64 = 60_000;
+    ok(
+        d,
+        &[
+            "generate",
+            "--tenant",
+            &tenant,
+            "--attempts",
+            &n.to_string(),
+            "--out",
+            "input.ndjson",
+        ],
+    );
+    produce(d, &tenant, &d.join("input.ndjson"));
+    let group = unique("g");
+    let b = brokers();
+    let mut args = ingest_args(&tenant, &group, &hdfs, &b);
+    // Small batches: many files, so the restart lands in the middle of the run.
+    args.extend(["--batch-records", "200", "--rotate-seconds", "1"]);
+    let mut daemon = super::kafka::spawn(d, &args, "daemon.log");
+    let log = || std::fs::read_to_string(d.join("daemon.log")).unwrap_or_default();
+    super::kafka::wait_until(
+        "first batches on HDFS",
+        std::time::Duration::from_secs(60),
+        || {
+            assert!(
+                daemon.try_wait().ok().flatten().is_none(),
+                "ingest exited:\n{}",
+                log()
+            );
+            landed_by_names(&hdfs, &tenant) >= 600
+        },
+    );
+    let before_restart = landed_by_names(&hdfs, &tenant);
+    services("down");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    services("up");
+    super::kafka::wait_until(
+        "every message on HDFS after the restart",
+        std::time::Duration::from_secs(240),
+        || {
+            assert!(
+                daemon.try_wait().ok().flatten().is_none(),
+                "ingest exited:\n{}",
+                log()
+            );
+            landed_by_names(&hdfs, &tenant) >= n
+        },
+    );
+    assert!(
+        before_restart < n,
+        "everything landed before the restart: nothing was tested"
+    );
+    super::kafka::signal(&daemon, "TERM");
+    let status = daemon.wait().unwrap_or_else(|e| panic!("{e}"));
+    let log = log();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        log.contains("landing failed; retrying"),
+        "the restart was not noticed:\n{log}"
+    );
+    let (keys, _) = landed_rows_at(&hdfs, &tenant);
+    assert_exactly_once(&keys);
+    assert_eq!(keys.len() as i64, n);
+}
