@@ -10,7 +10,9 @@ N="${1:-1000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
 eval "$(scripts/services.sh env)"
 export HADOOP_USER_NAME="${HADOOP_USER_NAME:-$HDFS_SUPERUSER}"
-cargo build --release --locked -p examlake-cli >/dev/null
+# Build exactly what the test command builds (the whole workspace, tests and examples): a
+# build of one package alone resolves other features and recompiles Polars.
+cargo test --release --locked --workspace --no-run >/dev/null 2>&1
 BIN="$CARGO_TARGET_DIR/release"
 DATA="bench-data"; mkdir -p "$DATA"
 INPUT="$DATA/attempts-$N.ndjson"

@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
 eval "$(scripts/services.sh env)"
-cargo build --release --locked -p examlake-cli >/dev/null
-cargo build --release --locked -p examlake-bench --example bare_consume >/dev/null
+# Build exactly what the test command builds (the whole workspace, tests and examples): a
+# build of one package alone resolves other features and recompiles Polars.
+cargo test --release --locked --workspace --no-run >/dev/null 2>&1
 BIN="$CARGO_TARGET_DIR/release"
 DATA="bench-data"; mkdir -p "$DATA"
 INPUT="$DATA/attempts-$N.ndjson"

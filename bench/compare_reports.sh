@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-100000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
-cargo build --release -p examlake-cli >/dev/null
+# Build exactly what the test command builds (the whole workspace, tests and examples): a
+# build of one package alone resolves other features and recompiles Polars.
+cargo test --release --locked --workspace --no-run >/dev/null 2>&1
 BIN="$CARGO_TARGET_DIR/release/examlake"
 DATA="bench-data/reports-$N"; mkdir -p "$DATA"
 if [ ! -f "$DATA/w/tenant=bench/tables/questions/data.parquet" ]; then

@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 N="${1:-100000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
 VENV="${EXAMLAKE_VENV:-$HOME/.cache/examlake-venv}"
-cargo build --release --locked -p examlake-cli >/dev/null
-cargo build --release --locked -p examlake-bench --example parse_floor >/dev/null
+# Build exactly what the test command builds (the whole workspace, tests and examples): a
+# build of one package alone resolves other features and recompiles Polars.
+cargo test --release --locked --workspace --no-run >/dev/null 2>&1
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check duckdb==2.0.1
 BIN="$CARGO_TARGET_DIR/release"

@@ -21,6 +21,10 @@ pub struct Cli {
     /// Log lines on stderr as text or as JSON objects (for log shippers).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "EXAMLAKE_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// Settings file (default: EXAMLAKE_CONFIG, else ./examlake.toml if present). Flags beat
+    /// environment variables, which beat the file. See `examlake config check`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,6 +56,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Delete report archives older than N days (dry run unless --apply).
     Retention(RetentionArgs),
+    /// Validate the settings file and show the effective settings (secrets masked).
+    Config(ConfigArgs),
     /// The scheduled job: for every tenant with a drop folder, ingest new files, transform, write
     /// every report, point `latest` at it. Safe to re-run; refuses to run twice at once.
     Nightly(NightlyArgs),
@@ -128,10 +134,11 @@ pub struct KafkaArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["from_file", "brokers"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(true).args(["from_file", "brokers"])))]
 pub struct IngestArgs {
-    /// An NDJSON or JSON-array file of attempt events (gzip detected automatically).
-    #[arg(long = "from-file", requires = "tenant", conflicts_with = "brokers")]
+    /// An NDJSON or JSON-array file of attempt events (gzip detected automatically). Given,
+    /// it is what is ingested, even when EXAMLAKE_BROKERS is set.
+    #[arg(long = "from-file", requires = "tenant")]
     pub from_file: Option<PathBuf>,
     /// The tenant: required with --from-file; with --brokers, consume only this tenant's topic.
     #[arg(long, value_parser = tenant)]
@@ -341,7 +348,15 @@ pub struct DemoArgs {
 pub struct NightlyArgs {
     /// Drop folder: one sub-folder per tenant (`<drop>/<tenant>/*.ndjson[.gz]|*.json[.gz]`).
     #[arg(long, env = "EXAMLAKE_DROP")]
-    pub drop: PathBuf,
+    pub drop: Option<PathBuf>,
+    /// With --brokers: first land every tenant topic up to its high watermark (ingest
+    /// --until-caught-up), then process every tenant with data.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// The consumer group of the Kafka catch-up (shared with the ingest daemon is fine: landing
+    /// is exactly once either way).
+    #[arg(long, default_value = "examlake-ingest")]
+    pub group: String,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
     /// Where reports go: <reports>/<tenant>/<date>/, plus <reports>/<tenant>/latest and
@@ -354,6 +369,19 @@ pub struct NightlyArgs {
     /// Records per raw Parquet file when ingesting.
     #[arg(long, default_value_t = 100_000)]
     pub batch_records: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Check the settings file (unknown keys, bad values) and print every effective setting
+    /// with where it came from: environment, file or default.
+    Check,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod config;
 mod exit;
 mod progress;
 
@@ -11,6 +12,11 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if let Err(message) = config::load(&args) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => return exit::clap_error(&error),

@@ -120,6 +120,11 @@ pub fn raw_file(
     batch_file(&raw_dir(tenant), date, source_slug, first, last)
 }
 
+/// The directory of a tenant's ingest quarantine files.
+pub fn ingest_quarantine_dir(tenant: &TenantId) -> Key {
+    Key(format!("tenant={tenant}/quarantine/ingest"))
+}
+
 /// A quarantine file for records ingest refused, named like the raw file of the same batch.
 pub fn ingest_quarantine_file(
     tenant: &TenantId,
@@ -129,7 +134,7 @@ pub fn ingest_quarantine_file(
     last: i64,
 ) -> Key {
     batch_file(
-        &Key(format!("tenant={tenant}/quarantine/ingest")),
+        &ingest_quarantine_dir(tenant),
         date,
         source_slug,
         first,

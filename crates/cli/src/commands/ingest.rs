@@ -40,13 +40,40 @@ pub fn ingest(args: &IngestArgs, quiet: bool) -> Result<()> {
 /// Consume the tenant topics and land them, until caught up or until SIGINT/SIGTERM.
 pub fn ingest_kafka(args: &IngestArgs) -> Result<LandingSummary> {
     let config = landing_config(args)?;
-    let store = storage::open(&args.warehouse.warehouse)?;
+    land_from_kafka(&config, &args.warehouse.warehouse)
+}
+
+/// The nightly job's Kafka step: every tenant topic up to its start high watermark.
+pub fn catch_up(
+    kafka: &KafkaArgs,
+    group: &str,
+    warehouse: &str,
+    batch_records: usize,
+) -> Result<LandingSummary> {
+    let config = LandingConfig {
+        connection: connection(kafka)?,
+        group_id: group.to_string(),
+        only_tenant: None,
+        rotation: Rotation {
+            max_records: batch_records.max(1),
+            ..Rotation::default()
+        },
+        max_record_bytes: examlake_ingest::DEFAULT_MAX_RECORD_BYTES,
+        until_caught_up: true,
+        status_every: Duration::from_secs(30),
+        metadata_refresh: Duration::from_secs(10),
+    };
+    land_from_kafka(&config, warehouse)
+}
+
+fn land_from_kafka(config: &LandingConfig, warehouse: &str) -> Result<LandingSummary> {
+    let store = storage::open(warehouse)?;
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone())?;
     }
     tracing::info!(message = "ingesting from kafka", brokers = %config.connection.brokers, group = %config.group_id, until_caught_up = config.until_caught_up);
-    Ok(run_landing(&config, store, &stop)?)
+    Ok(run_landing(config, store, &stop)?)
 }
 
 fn landing_config(args: &IngestArgs) -> Result<LandingConfig> {
@@ -105,7 +132,7 @@ pub fn print_kafka_summary(summary: &LandingSummary) {
     let tenants: Vec<String> = summary
         .per_tenant
         .iter()
-        .map(|(tenant, n)| format!("{tenant} {n}"))
+        .map(|(tenant, n)| format!("{tenant} {}", n.landed + n.quarantined))
         .collect();
     println!(
         "ingest from kafka: consumed {}, landed {}, quarantined {}, already landed {}, files {} raw + {} quarantine{}",

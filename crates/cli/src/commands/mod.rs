@@ -1,5 +1,6 @@
 //! One file per command; each turns arguments into a library config and prints the outcome.
 
+mod config;
 mod demo;
 mod generate;
 pub mod ingest;
@@ -27,5 +28,6 @@ pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
         Command::Demo(args) => demo::demo(&args, quiet),
         Command::Nightly(args) => nightly::nightly(&args, quiet),
         Command::Retention(args) => retention::retention(&args),
+        Command::Config(args) => config::config(&args),
     }
 }

@@ -1,8 +1,10 @@
-//! `examlake nightly`: the unattended job, per tenant: ingest the drop folder's files, transform,
-//! write every report, move `latest`; a lock keeps two runs apart; a summary says what happened.
+//! `examlake nightly`: the unattended job. With `--brokers`, first land every tenant topic up to
+//! its high watermark; then per tenant: ingest the drop folder's new files, transform, write every
+//! report, move `latest`. A lock keeps two runs apart; a summary says what happened.
 //!
 //! Re-running is safe: ingest resumes after what is already landed, the transform rebuilds from
-//! all raw data, and reports overwrite the same dated directory.
+//! all raw data, and reports overwrite the same dated directory. A tenant whose raw data has not
+//! changed since today's reports were published is left as it is ("unchanged").
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -11,7 +13,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use examlake_core::{storage, TenantId};
+use std::collections::BTreeMap;
+
+use examlake_core::{layout, storage, Storage, TenantId};
+use examlake_ingest::kafka::{LandingSummary, TenantCounts};
 use examlake_ingest::DEFAULT_MAX_RECORD_BYTES;
 use examlake_reports::{run as run_reports, ReportRunConfig};
 use examlake_transform::{DataQualityRules, Status, Thresholds};
@@ -37,12 +42,14 @@ struct TenantOutcome {
 }
 
 pub fn nightly(args: &NightlyArgs, quiet: bool) -> Result<()> {
-    if !args.drop.is_dir() {
-        return Err(UsageError(format!(
-            "drop folder {} does not exist",
-            args.drop.display()
-        ))
+    if args.drop.is_none() && args.kafka.brokers.is_none() {
+        return Err(UsageError(
+            "nothing to ingest from: give --drop DIR (EXAMLAKE_DROP) and/or --brokers (EXAMLAKE_BROKERS)".into(),
+        )
         .into());
+    }
+    if let Some(drop) = args.drop.as_ref().filter(|d| !d.is_dir()) {
+        return Err(UsageError(format!("drop folder {} does not exist", drop.display())).into());
     }
     fs::create_dir_all(&args.reports)
         .with_context(|| format!("creating {}", args.reports.display()))?;
@@ -52,9 +59,11 @@ pub fn nightly(args: &NightlyArgs, quiet: bool) -> Result<()> {
         .unwrap_or_else(|| args.reports.join(".nightly.lock"));
     let _lock = Lock::acquire(&lock_path)?;
     let date = Utc::now().date_naive();
-    let outcomes: Vec<TenantOutcome> = tenants(&args.drop)?
+    let store = storage::open(&args.warehouse.warehouse)?;
+    let kafka = kafka_catch_up(args);
+    let outcomes: Vec<TenantOutcome> = tenants(args, store.as_ref(), &kafka)?
         .into_iter()
-        .map(|(tenant, dir)| run_tenant(args, &tenant, &dir, date, quiet))
+        .map(|(tenant, dir)| run_tenant(args, &tenant, dir.as_deref(), &kafka, date, quiet))
         .collect();
     for o in &outcomes {
         println!(
@@ -96,26 +105,61 @@ pub fn nightly(args: &NightlyArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-/// Tenant sub-folders of the drop folder; a folder that is not a valid tenant id is an error.
-fn tenants(drop: &Path) -> Result<Vec<(TenantId, PathBuf)>> {
-    let mut found = Vec::new();
-    for entry in fs::read_dir(drop).with_context(|| format!("listing {}", drop.display()))? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let tenant = TenantId::parse(&name)
-                .map_err(|e| UsageError(format!("drop folder {}: {e}", entry.path().display())))?;
-            found.push((tenant, entry.path()));
+/// The Kafka step's outcome: what landed per tenant, or why it failed (every tenant then reports
+/// the failure, and is still rebuilt from what was landed before).
+type KafkaOutcome = Option<std::result::Result<LandingSummary, String>>;
+
+fn kafka_catch_up(args: &NightlyArgs) -> KafkaOutcome {
+    args.kafka.brokers.as_ref()?;
+    Some(
+        ingest::catch_up(
+            &args.kafka,
+            &args.group,
+            &args.warehouse.warehouse,
+            args.batch_records,
+        )
+        .map_err(|e| format!("kafka catch-up: {}", crate::exit::message(&e))),
+    )
+}
+
+/// Every tenant to process: drop sub-folders, tenants Kafka just landed data for, and tenants
+/// already in the warehouse. A drop folder that is not a valid tenant id is an error.
+fn tenants(
+    args: &NightlyArgs,
+    store: &dyn Storage,
+    kafka: &KafkaOutcome,
+) -> Result<Vec<(TenantId, Option<PathBuf>)>> {
+    let mut found: BTreeMap<TenantId, Option<PathBuf>> = BTreeMap::new();
+    if let Some(drop) = &args.drop {
+        for entry in fs::read_dir(drop).with_context(|| format!("listing {}", drop.display()))? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let tenant = TenantId::parse(&name).map_err(|e| {
+                    UsageError(format!("drop folder {}: {e}", entry.path().display()))
+                })?;
+                found.insert(tenant, Some(entry.path()));
+            }
         }
     }
-    found.sort();
-    Ok(found)
+    if let Some(Ok(summary)) = kafka {
+        for name in summary.per_tenant.keys() {
+            if let Ok(tenant) = TenantId::parse(name) {
+                found.entry(tenant).or_insert(None);
+            }
+        }
+    }
+    for tenant in layout::tenants(store)? {
+        found.entry(tenant).or_insert(None);
+    }
+    Ok(found.into_iter().collect())
 }
 
 fn run_tenant(
     args: &NightlyArgs,
     tenant: &TenantId,
-    dir: &Path,
+    dir: Option<&Path>,
+    kafka: &KafkaOutcome,
     date: chrono::NaiveDate,
     quiet: bool,
 ) -> TenantOutcome {
@@ -132,9 +176,29 @@ fn run_tenant(
         duration_secs: 0.0,
         error: None,
     };
+    match kafka {
+        Some(Ok(summary)) => {
+            let counts: TenantCounts = summary
+                .per_tenant
+                .get(tenant.as_str())
+                .copied()
+                .unwrap_or_default();
+            outcome.attempts_added += counts.landed;
+            outcome.quarantined += counts.quarantined;
+        }
+        Some(Err(error)) => {
+            outcome.status = "failed";
+            outcome.error = Some(error.clone());
+        }
+        None => {}
+    }
     if let Err(error) = run_tenant_steps(args, tenant, dir, date, quiet, &mut outcome) {
         outcome.status = "failed";
-        outcome.error = Some(crate::exit::message(&error));
+        let message = crate::exit::message(&error);
+        outcome.error = Some(match outcome.error.take() {
+            Some(kafka_error) => format!("{kafka_error}; {message}"),
+            None => message,
+        });
     }
     outcome.duration_secs = started.elapsed().as_secs_f64();
     outcome
@@ -143,16 +207,19 @@ fn run_tenant(
 fn run_tenant_steps(
     args: &NightlyArgs,
     tenant: &TenantId,
-    dir: &Path,
+    dir: Option<&Path>,
     date: chrono::NaiveDate,
     quiet: bool,
     outcome: &mut TenantOutcome,
 ) -> Result<()> {
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| is_input(p))
-        .collect();
+    let mut files: Vec<PathBuf> = match dir {
+        Some(dir) => fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| is_input(p))
+            .collect(),
+        None => Vec::new(),
+    };
     files.sort();
     for file in &files {
         let landed = ingest::ingest_file(
@@ -168,6 +235,18 @@ fn run_tenant_steps(
     }
     outcome.files = files.len();
     let store = storage::open(&args.warehouse.warehouse)?;
+    let inputs = raw_fingerprint(store.as_ref(), tenant)?;
+    let tenant_reports = args.reports.join(tenant.as_str());
+    if published_inputs(&tenant_reports, date).as_deref() == Some(inputs.as_str()) {
+        // Nothing new: the published reports stand, and so does their data-quality verdict.
+        let (warnings, errors) = published_dq_counts(store.as_ref(), tenant);
+        outcome.dq_warnings = warnings;
+        outcome.dq_errors = errors;
+        if outcome.status == "ok" {
+            outcome.status = if errors > 0 { "dq-error" } else { "unchanged" };
+        }
+        return Ok(());
+    }
     let summary = transform::transform_tenant(
         store.as_ref(),
         tenant,
@@ -189,12 +268,55 @@ fn run_tenant_steps(
     let output = run_reports(&config, store.as_ref())?;
     outcome.reports_written = output.files.len();
     if let Some(dated) = &output.dir {
+        fs::write(dated.join(INPUTS_FILE), &inputs)
+            .with_context(|| format!("writing {}", dated.join(INPUTS_FILE).display()))?;
         point_latest(dated)?;
     }
     if outcome.dq_errors > 0 {
         outcome.status = "dq-error";
     }
     Ok(())
+}
+
+/// Written beside the reports: the fingerprint of the raw data they were built from.
+const INPUTS_FILE: &str = ".raw-inputs";
+
+/// A fingerprint of a tenant's landed files (raw and ingest quarantine): their names carry source
+/// and position ranges, and landed files are immutable, so equal names mean equal data.
+fn raw_fingerprint(store: &dyn Storage, tenant: &TenantId) -> Result<String> {
+    let mut keys = store.list(&layout::raw_dir(tenant))?;
+    keys.extend(store.list(&layout::ingest_quarantine_dir(tenant))?);
+    let hash = keys
+        .iter()
+        .flat_map(|k| k.as_str().bytes().chain([b'\n']))
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    Ok(format!("{} files {hash:016x}", keys.len()))
+}
+
+/// Warn and error counts of the last transform's data-quality report.
+fn published_dq_counts(store: &dyn Storage, tenant: &TenantId) -> (usize, usize) {
+    let report: serde_json::Value = store
+        .read(&layout::data_quality_file(tenant))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let count = |status: &str| {
+        report["rules"].as_array().map_or(0, |rules| {
+            rules.iter().filter(|r| r["status"] == status).count()
+        })
+    };
+    (count("warn"), count("error"))
+}
+
+/// The fingerprint today's published reports were built from, if `latest` is today's.
+fn published_inputs(tenant_reports: &Path, date: chrono::NaiveDate) -> Option<String> {
+    let target = fs::read_link(tenant_reports.join("latest")).ok()?;
+    if target.as_os_str() != date.to_string().as_str() {
+        return None;
+    }
+    fs::read_to_string(tenant_reports.join("latest").join(INPUTS_FILE)).ok()
 }
 
 fn is_input(path: &Path) -> bool {

@@ -364,3 +364,108 @@ fn retention_is_a_dry_run_until_applied_and_keeps_latest() {
     );
     assert!(dir.path().join("r/acme/2999-01-01").is_dir());
 }
+
+#[test]
+fn nightly_with_kafka_lands_only_new_messages_and_leaves_unchanged_tenants_alone() {
+    use super::kafka::{brokers, produce, unique};
+    let dir = temp();
+    let d = dir.path();
+    let tenant = unique("nk");
+    let lines: Vec<String> = std::fs::read(sample_dir().join("acme.ndjson.gz"))
+        .ok()
+        .and_then(|gz| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&gz[..]),
+                &mut text,
+            )
+            .ok()?;
+            Some(text.lines().map(str::to_string).collect())
+        })
+        .unwrap_or_default();
+    std::fs::write(d.join("day1.ndjson"), lines[..3000].join("\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("day2.ndjson"), lines[3000..].join("\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = brokers();
+    let group = unique("g");
+    let nightly = [
+        "nightly",
+        "--brokers",
+        &b,
+        "--group",
+        &group,
+        "--warehouse",
+        "w",
+        "--reports",
+        "r",
+    ];
+
+    produce(d, &tenant, &d.join("day1.ndjson"));
+    let first = ok(d, &nightly);
+    assert!(
+        first.contains(&format!(
+            "nightly {tenant}: ok — 0 files, 3000 attempts added"
+        )),
+        "{first}"
+    );
+
+    produce(d, &tenant, &d.join("day2.ndjson"));
+    let second = ok(d, &nightly);
+    assert!(
+        second.contains(&format!(
+            "nightly {tenant}: ok — 0 files, 280 attempts added"
+        )),
+        "{second}"
+    );
+    let overview = std::fs::read_to_string(d.join(format!("r/{tenant}/latest/overview.json")))
+        .unwrap_or_default();
+    let overview: serde_json::Value = serde_json::from_str(&overview).unwrap_or_default();
+    assert_eq!(
+        overview["summary"]["attempts"].as_u64(),
+        Some(3237),
+        "the reports reflect all 3280 records"
+    );
+
+    let third = ok(d, &nightly);
+    assert!(
+        third.contains(&format!(
+            "nightly {tenant}: unchanged — 0 files, 0 attempts added"
+        )),
+        "{third}"
+    );
+}
+
+#[test]
+fn config_file_settings_apply_below_the_environment_and_check_masks_secrets() {
+    let dir = temp();
+    let d = dir.path();
+    std::fs::write(
+        d.join("examlake.toml"),
+        "warehouse = \"from-file\"\nreports = \"r\"\n[kafka]\nbrokers = \"127.0.0.1:1\"\nuser = \"ops\"\npassword = \"hunter2\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = ok(d, &["config", "check"]);
+    assert!(out.contains("configuration examlake.toml: ok"), "{out}");
+    assert!(
+        out.contains("EXAMLAKE_WAREHOUSE") && out.contains("from-file"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("hunter2") && out.contains("****"),
+        "the password must be masked: {out}"
+    );
+    // The file's warehouse is used by a command that does not pass --warehouse.
+    let sample = sample_dir().join("globex.ndjson.gz").display().to_string();
+    ok(d, &["ingest", "--from-file", &sample, "--tenant", "globex"]);
+    assert!(d.join("from-file/tenant=globex/raw").is_dir());
+    // A typo in the file is an error naming the key, exit code 2.
+    std::fs::write(d.join("bad.toml"), "warehous = \"x\"\n").unwrap_or_else(|e| panic!("{e}"));
+    let bad = examlake(d, &["--config", "bad.toml", "config", "check"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("warehous"),
+        "{stderr}"
+    );
+}

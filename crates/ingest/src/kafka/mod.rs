@@ -13,7 +13,7 @@ mod resume;
 mod topics;
 
 pub use connection::KafkaConnection;
-pub use landing::{run_landing, LandingConfig, LandingSummary};
+pub use landing::{run_landing, LandingConfig, LandingSummary, TenantCounts};
 pub use partition_buffer::Rotation;
 pub use produce::{run_produce, ProduceConfig, ProduceSummary};
 pub use resume::landed_next_offset;
