@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
 eval "$(scripts/services.sh env)"
+if [ "${KAFKA_AUTH:-none}" = scram ]; then
+  export EXAMLAKE_KAFKA_USER="$KAFKA_ADMIN_USER" EXAMLAKE_KAFKA_PASSWORD="$KAFKA_ADMIN_PASSWORD"
+fi
 # Build exactly what the test command builds (the whole workspace, tests and examples): a
 # build of one package alone resolves other features and recompiles Polars.
 cargo test --release --locked --workspace --no-run >/dev/null 2>&1

@@ -33,7 +33,8 @@ if scripts/services.sh status all > /dev/null 2>&1; then
 else
   echo "== services: starting Kafka and HDFS in the background (log: $services_log)"
   services_started_here=1
-  scripts/services.sh up all > "$services_log" 2>&1 &
+  # Kafka with SASL/SCRAM and ACLs: the tenant-isolation tests attack it.
+  KAFKA_AUTH=scram scripts/services.sh up all > "$services_log" 2>&1 &
   services_pid=$!
 fi
 cleanup_dirs=()
@@ -61,6 +62,12 @@ if [ -n "$services_pid" ]; then
 fi
 eval "$(scripts/services.sh env)"
 export EXAMLAKE_TEST_BROKERS="$KAFKA_BOOTSTRAP" EXAMLAKE_TEST_HDFS="$HDFS_URL"
+if [ "${KAFKA_AUTH:-none}" != scram ]; then
+  echo "the running Kafka is not in KAFKA_AUTH=scram mode: run scripts/services.sh down kafka, reset kafka, then this again" >&2
+  exit 1
+fi
+# Tests act as the Kafka admin unless they say otherwise (the isolation tests use tenant users).
+export EXAMLAKE_KAFKA_USER="$KAFKA_ADMIN_USER" EXAMLAKE_KAFKA_PASSWORD="$KAFKA_ADMIN_PASSWORD"
 export HADOOP_USER_NAME="${HADOOP_USER_NAME:-$HDFS_SUPERUSER}"
 
 echo "== cargo test (against the real broker and HDFS)"

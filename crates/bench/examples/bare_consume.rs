@@ -15,11 +15,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (Some(brokers), Some(topic)) = (args.get(1), args.get(2)) else {
         return Err("usage: bare_consume BROKERS TOPIC".into());
     };
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    // The same credential examlake uses (EXAMLAKE_KAFKA_USER/PASSWORD), if the broker wants one.
+    if let (Ok(user), Ok(password)) = (
+        std::env::var("EXAMLAKE_KAFKA_USER"),
+        std::env::var("EXAMLAKE_KAFKA_PASSWORD"),
+    ) {
+        config
+            .set("security.protocol", "SASL_PLAINTEXT")
+            .set("sasl.mechanism", "SCRAM-SHA-256")
+            .set("sasl.username", user)
+            .set("sasl.password", password);
+    }
+    let consumer: BaseConsumer = config
         .set("bootstrap.servers", brokers)
         .set("group.id", "examlake-bench-bare")
         .set("enable.auto.commit", "false")
-        .set("queued.max.messages.kbytes", "16384")
+        .set("queued.max.messages.kbytes", "262144")
         .create()?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
     let mut assignment = TopicPartitionList::new();

@@ -58,6 +58,8 @@ pub enum Command {
     Retention(RetentionArgs),
     /// Validate the settings file and show the effective settings (secrets masked).
     Config(ConfigArgs),
+    /// Register, list and remove tenants; issue and rotate their analyst tokens.
+    Tenant(TenantArgs),
     /// The scheduled job: for every tenant with a drop folder, ingest new files, transform, write
     /// every report, point `latest` at it. Safe to re-run; refuses to run twice at once.
     Nightly(NightlyArgs),
@@ -118,7 +120,7 @@ pub struct KafkaArgs {
     #[arg(long, env = "EXAMLAKE_BROKERS")]
     pub brokers: Option<String>,
     /// SASL/SCRAM-SHA-256 user (a tenant's credential or the operator's).
-    #[arg(long, env = "EXAMLAKE_KAFKA_USER", requires = "brokers")]
+    #[arg(long, env = "EXAMLAKE_KAFKA_USER")]
     pub kafka_user: Option<String>,
     /// Password of --kafka-user (prefer the environment variable to the command line).
     #[arg(
@@ -288,7 +290,17 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub warehouse: WarehouseArg,
     #[command(flatten)]
+    pub token: TokenArg,
+    #[command(flatten)]
     pub options: ReportOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArg {
+    /// A file holding the tenant token (needed once tenants are registered with `examlake
+    /// tenant add`); or set EXAMLAKE_TOKEN.
+    #[arg(long, env = "EXAMLAKE_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +313,8 @@ pub struct QueryArgs {
     pub tenant: TenantId,
     #[command(flatten)]
     pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub token: TokenArg,
     /// table (default), csv, json (an array of row objects) or parquet (needs --out).
     #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
     pub format: QueryFormat,
@@ -369,6 +383,74 @@ pub struct NightlyArgs {
     /// Records per raw Parquet file when ingesting.
     #[arg(long, default_value_t = 100_000)]
     pub batch_records: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArgs {
+    #[command(subcommand)]
+    pub action: TenantAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// Register a tenant: its warehouse root, an analyst token (printed once), and with
+    /// --brokers its topic assessments.<tenant>; with --kafka-admin-command also its Kafka
+    /// credential and ACLs (the command is run as `CMD add TENANT`).
+    Add(TenantAddArgs),
+    /// The registered tenants and their tokens (ids and dates only, never secrets).
+    List(TenantListArgs),
+    /// Revoke every token of a tenant and unregister it (its data is kept); with
+    /// --kafka-admin-command also remove its Kafka credential (`CMD remove TENANT`).
+    Remove(TenantAddArgs),
+    /// Issue a new token for a registered tenant (printed once).
+    Token(TenantTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TenantAddArgs {
+    #[arg(value_parser = tenant)]
+    pub tenant: TenantId,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Partitions of the tenant's topic.
+    #[arg(long, default_value_t = 3)]
+    pub partitions: i32,
+    /// A command that creates (`CMD add TENANT`) or removes (`CMD remove TENANT`) the tenant's
+    /// Kafka credential and ACLs, e.g. "scripts/services.sh kafka-tenant" locally.
+    #[arg(long, env = "EXAMLAKE_KAFKA_ADMIN_COMMAND")]
+    pub kafka_admin_command: Option<String>,
+    /// Days the analyst token stays valid (default: until revoked).
+    #[arg(long)]
+    pub token_days: Option<i64>,
+    /// HDFS warehouses: give the tenant's root to this user (mode 0770, group --hdfs-group), so
+    /// a job running as another tenant's user cannot list it. Needs the HDFS superuser.
+    #[arg(long)]
+    pub hdfs_owner: Option<String>,
+    /// The group of --hdfs-owner's directory: the examlake service's group.
+    #[arg(long, default_value = "examlake")]
+    pub hdfs_group: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantListArgs {
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantTokenArgs {
+    #[arg(value_parser = tenant)]
+    pub tenant: TenantId,
+    #[command(flatten)]
+    pub warehouse: WarehouseArg,
+    /// Days the token stays valid (default: until revoked).
+    #[arg(long)]
+    pub days: Option<i64>,
+    /// Revoke the tenant's other tokens (credential rotation).
+    #[arg(long)]
+    pub revoke_others: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,11 @@ pub fn message(error: &anyhow::Error) -> String {
     out
 }
 
+/// A tenant credential does not allow what was asked: exit code 6 (and an audit line).
+#[derive(Debug, thiserror::Error)]
+#[error("access denied: {0}")]
+pub struct AccessDenied(pub String);
+
 /// Another run holds the nightly lock: exit code 5.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -70,9 +75,12 @@ pub fn clap_error(error: &clap::Error) -> ExitCode {
 
 /// 2 for errors the user can fix by changing the command line; 3 for a data-quality error
 /// threshold crossed; 4 when a nightly run failed for some tenants; 5 when another nightly run
-/// holds the lock; 1 otherwise.
+/// holds the lock; 6 when a tenant credential is refused; 1 otherwise.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
+        if cause.downcast_ref::<AccessDenied>().is_some() {
+            return 6;
+        }
         if cause.downcast_ref::<DataQualityError>().is_some() {
             return 3;
         }

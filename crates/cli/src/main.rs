@@ -1,6 +1,7 @@
 //! `examlake`: the one binary. Parses arguments, sets up logging, calls a stage library,
 //! maps the outcome to an exit code (0 ok, 1 failure, 2 usage or configuration error).
 
+mod access;
 mod cli;
 mod commands;
 mod config;

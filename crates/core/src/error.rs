@@ -28,6 +28,10 @@ pub enum CoreError {
         message: String,
     },
 
+    /// The tenants registry could not be read or written.
+    #[error("tenants registry: {0}")]
+    Registry(String),
+
     /// An I/O failure on a concrete path.
     #[error("{action} {path}: {source}")]
     Io {

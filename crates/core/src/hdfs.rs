@@ -208,7 +208,33 @@ impl Storage for HdfsStorage {
     fn local_path(&self, _key: &Key) -> Option<PathBuf> {
         None
     }
+
+    fn set_tenant_owner(&self, tenant: &crate::TenantId, owner: &str, group: &str) -> Result<()> {
+        let path = format!("{}/{}", self.root, crate::layout::tenant_root(tenant));
+        self.runtime
+            .block_on(async {
+                self.client
+                    .mkdirs(&path, OWNED_TENANT_DIR_MODE, true)
+                    .await?;
+                self.client
+                    .set_owner(&path, Some(owner), Some(group))
+                    .await?;
+                self.client
+                    .set_permission(&path, OWNED_TENANT_DIR_MODE)
+                    .await
+            })
+            .map_err(|e| self.error("giving the tenant directory to its owner", &path, e))?;
+        // Its mode is settled: later writes must not reset it to the default 0750.
+        self.tenant_roots_made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(crate::layout::tenant_root(tenant).to_string());
+        Ok(())
+    }
 }
+
+/// Mode of a tenant root owned by the tenant's user: the service writes through the group.
+pub const OWNED_TENANT_DIR_MODE: u32 = 0o770;
 
 /// `hdfs://host:port/path` → (`hdfs://host:port`, `/path`).
 fn split_url(url: &str) -> Result<(String, String)> {

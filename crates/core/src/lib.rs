@@ -14,6 +14,7 @@ pub mod error;
 pub mod event;
 pub mod hdfs;
 pub mod layout;
+pub mod registry;
 pub mod schema;
 pub mod storage;
 pub mod tenant;

@@ -40,6 +40,18 @@ pub trait Storage: Send + Sync + Debug {
 
     /// The local path of `key`, when this storage is a local filesystem (lets Polars scan directly).
     fn local_path(&self, key: &Key) -> Option<PathBuf>;
+
+    /// Give a tenant's root to `owner` and `group` with mode 0770 (HDFS: needs the superuser), so
+    /// jobs running as another tenant's user cannot list it while the service (in `group`) can
+    /// still write. Local directories are left to the operating system's own users.
+    fn set_tenant_owner(
+        &self,
+        _tenant: &crate::TenantId,
+        _owner: &str,
+        _group: &str,
+    ) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Open the warehouse at `url`: a path, `file://<path>`, or `hdfs://host:port/path`.

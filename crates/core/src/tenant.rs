@@ -20,8 +20,24 @@ pub const TOPIC_PREFIX: &str = "assessments.";
 ///
 /// So it cannot contain `/`, `.`, `..`, whitespace, upper case or unicode look-alikes, and is
 /// safe in a path segment, a Hive partition value and a Kafka topic name.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct TenantId(String);
+
+impl TryFrom<String> for TenantId {
+    type Error = crate::CoreError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        TenantId::parse(&value)
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(tenant: TenantId) -> String {
+        tenant.0
+    }
+}
 
 impl TenantId {
     /// Validate `value` as a tenant id.

@@ -120,3 +120,49 @@ fn a_reader_during_writes_sees_whole_files_only() {
         13
     );
 }
+
+#[test]
+fn a_tenant_root_given_to_its_user_cannot_be_listed_by_another_tenants_user() {
+    use examlake_core::TenantId;
+    let url = hdfs_url("owners");
+    let store = storage::open(&url).unwrap_or_else(|e| panic!("{e}"));
+    let acme = TenantId::parse("acme").unwrap_or_else(|e| panic!("{e}"));
+    // As `examlake tenant add --hdfs-owner` does: the root is given away before data lands.
+    store
+        .set_tenant_owner(&acme, "tenant-acme", "examlake")
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .write_atomic(
+            &key("tenant=acme/raw/date=2026-11-28/a.parquet"),
+            b"acme data",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        examlake_core::hdfs::permission_of(&url, "tenant=acme").unwrap_or(0),
+        0o770
+    );
+    // A job running as globex's user: denied by the NameNode, with its own error.
+    let (authority, path) = url.split_at(url.find("/test-").unwrap_or(url.len()));
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let as_user = |user: &str| {
+        hdfs_native::ClientBuilder::new()
+            .with_url(authority)
+            .with_user(user)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let globex = as_user("tenant-globex");
+    let denied = runtime.block_on(globex.list_status(&format!("{path}/tenant=acme"), true));
+    match denied {
+        Err(hdfs_native::HdfsError::RPCError(class, _)) => {
+            assert!(class.contains("AccessControlException"), "{class}")
+        }
+        other => panic!("tenant-globex listed acme's root: {other:?}"),
+    }
+    // acme's own user can list its root.
+    let acme_client = as_user("tenant-acme");
+    let listed = runtime
+        .block_on(acme_client.list_status(&format!("{path}/tenant=acme"), false))
+        .unwrap_or_else(|e| panic!("tenant-acme cannot list its own root: {e}"));
+    assert!(!listed.is_empty());
+}

@@ -10,6 +10,7 @@ mod query;
 mod report;
 mod retention;
 mod run;
+mod tenant;
 mod transform;
 
 use anyhow::Result;
@@ -29,5 +30,6 @@ pub fn dispatch(command: Command, quiet: bool) -> Result<()> {
         Command::Nightly(args) => nightly::nightly(&args, quiet),
         Command::Retention(args) => retention::retention(&args),
         Command::Config(args) => config::config(&args),
+        Command::Tenant(args) => tenant::tenant(&args),
     }
 }

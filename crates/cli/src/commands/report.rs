@@ -10,6 +10,12 @@ use crate::exit::UsageError;
 
 pub fn report(args: &ReportArgs) -> Result<()> {
     let store = storage::open(&args.warehouse.warehouse)?;
+    crate::access::authorize(
+        store.as_ref(),
+        &args.tenant,
+        args.token.token_file.as_deref(),
+        &format!("report {:?} on tenant {}", args.name, args.tenant),
+    )?;
     let config = run_config(&args.tenant, names(args.name), &args.options)?;
     let output = run_reports(&config, store.as_ref())?;
     let format = match args.options.format {

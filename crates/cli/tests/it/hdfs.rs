@@ -181,6 +181,12 @@ fn restarting_hdfs_mid_ingest_loses_and_duplicates_nothing() {
     let mut args = ingest_args(&tenant, &group, &hdfs, &b);
     // Small batches: many files, so the restart lands in the middle of the run.
     args.extend(["--batch-records", "200", "--rotate-seconds", "1"]);
+    args.extend([
+        "-X",
+        "queued.max.messages.kbytes=1024",
+        "-X",
+        "max.partition.fetch.bytes=65536",
+    ]);
     let mut daemon = super::kafka::spawn(d, &args, "daemon.log");
     let log = || std::fs::read_to_string(d.join("daemon.log")).unwrap_or_default();
     super::kafka::wait_until(

@@ -4,6 +4,7 @@ mod browser;
 mod cli;
 mod hdfs;
 mod independent_check;
+mod isolation;
 mod kafka;
 mod nightly;
 mod pipeline;

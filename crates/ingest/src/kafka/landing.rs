@@ -414,6 +414,16 @@ fn start_watermarks(
     consumer: &BaseConsumer<LandingContext>,
     config: &LandingConfig,
 ) -> Result<Vec<Target>> {
+    // One tenant: ask for its topic by name, so a credential that may not read it is an error
+    // naming the topic rather than an empty, "caught up" run.
+    if let Some(tenant) = &config.only_tenant {
+        let topic = super::topics::topic_for(tenant);
+        if !super::produce::topic_exists(consumer.client(), &topic)? {
+            return Err(IngestError::KafkaProtocol(format!(
+                "topic {topic} does not exist"
+            )));
+        }
+    }
     let metadata = consumer
         .fetch_metadata(None, METADATA_TIMEOUT)
         .map_err(IngestError::kafka(

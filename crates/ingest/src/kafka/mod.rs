@@ -15,6 +15,6 @@ mod topics;
 pub use connection::KafkaConnection;
 pub use landing::{run_landing, LandingConfig, LandingSummary, TenantCounts};
 pub use partition_buffer::Rotation;
-pub use produce::{run_produce, ProduceConfig, ProduceSummary};
+pub use produce::{ensure_topic, run_produce, ProduceConfig, ProduceSummary};
 pub use resume::landed_next_offset;
 pub use topics::{source_of_topic, subscription_pattern, tenant_of_topic, topic_for, TOPIC_PREFIX};

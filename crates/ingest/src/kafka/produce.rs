@@ -49,18 +49,22 @@ pub struct ProduceSummary {
 /// `progress` receives the input bytes consumed so far.
 pub fn run_produce(config: &ProduceConfig, progress: &dyn Fn(u64)) -> Result<ProduceSummary> {
     let topic = topic_for(&config.tenant);
-    ensure_topic(
-        &config.connection,
-        &topic,
-        config.partitions,
-        config.replication,
-    )?;
     let producer: BaseProducer<DeliveryReports> = producer_config(&config.connection)
         .create_with_context(DeliveryReports::default())
         .map_err(IngestError::kafka(
             "creating producer",
             &config.connection.brokers,
         ))?;
+    // A tenant credential may describe and write its topic but not create topics: create the
+    // topic only when the broker says it does not exist.
+    if !topic_exists(producer.client(), &topic)? {
+        ensure_topic(
+            &config.connection,
+            &topic,
+            config.partitions,
+            config.replication,
+        )?;
+    }
     let (mut records, consumed) = open_records(&config.input)?;
     let mut summary = ProduceSummary {
         topic: topic.clone(),
@@ -170,8 +174,32 @@ fn record_key(bytes: &[u8]) -> Option<String> {
     }
 }
 
+/// Whether `topic` exists; an authorization error is an error naming the topic.
+pub(crate) fn topic_exists<C: rdkafka::ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    topic: &str,
+) -> Result<bool> {
+    let metadata = client
+        .fetch_metadata(Some(topic), Duration::from_secs(15))
+        .map_err(IngestError::kafka("fetching metadata", topic))?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Ok(false);
+    };
+    match found.error() {
+        None => Ok(!found.partitions().is_empty()),
+        Some(code) => {
+            let code = RDKafkaErrorCode::from(code);
+            if code == RDKafkaErrorCode::UnknownTopicOrPartition {
+                Ok(false)
+            } else {
+                Err(IngestError::KafkaProtocol(format!("topic {topic}: {code}")))
+            }
+        }
+    }
+}
+
 /// Create the tenant's topic if it does not exist yet.
-pub(crate) fn ensure_topic(
+pub fn ensure_topic(
     connection: &KafkaConnection,
     topic: &str,
     partitions: i32,
