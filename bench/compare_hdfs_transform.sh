@@ -23,13 +23,8 @@ rm -rf "$LOCAL"
 "$BIN/examlake" -q ingest --from-file "$INPUT" --tenant bench --warehouse "$LOCAL" >/dev/null
 "$BIN/examlake" -q ingest --from-file "$INPUT" --tenant bench --warehouse "$REMOTE" >/dev/null
 RAW_MB=$(du -sm "$LOCAL/tenant=bench/raw" | cut -f1)
-measure() { # name, command...: prints "name seconds rss_mb"
-  local name="$1"; shift
-  local log; log="$(mktemp)"
-  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
-  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
-  echo "$name $secs $((kb / 1024))"
-}
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 results=()
 results+=("$(measure transform_local_disk "$BIN/examlake" -q transform --warehouse "$LOCAL")")
 results+=("$(measure transform_hdfs "$BIN/examlake" -q transform --warehouse "$REMOTE")")

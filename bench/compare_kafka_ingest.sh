@@ -29,13 +29,8 @@ if [ ! -f "$DATA/produced-$TENANT" ]; then
   fi
   touch "$DATA/produced-$TENANT"
 fi
-measure() { # name, command...: prints "name seconds rss_mb"
-  local name="$1"; shift
-  local log; log="$(mktemp)"
-  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
-  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
-  echo "$name $secs $((kb / 1024))"
-}
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 rm -rf "$DATA/kafka-warehouse"
 results=()
 results+=("$(measure bare_rdkafka_consume "$BIN/examples/bare_consume" "$KAFKA_BOOTSTRAP" "assessments.$TENANT")")

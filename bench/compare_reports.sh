@@ -21,13 +21,8 @@ if [ ! -f "$DATA/w/tenant=bench/tables/questions/data.parquet" ]; then
 fi
 echo "SELECT COUNT(*) AS n_questions, SUM(CASE WHEN is_correct THEN 1 ELSE 0 END) AS n_correct FROM questions" > "$DATA/scan.sql"
 
-measure() { # name, command...: prints "name seconds rss_mb"
-  local name="$1"; shift
-  local log; log="$(mktemp)"
-  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
-  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
-  echo "$name $secs $((kb / 1024))"
-}
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 results=()
 results+=("$(measure report-all "$BIN" -q report all --tenant bench --warehouse "$DATA/w" --out "$DATA/r")")
 results+=("$(measure plain-scan "$BIN" -q query "$DATA/scan.sql" --tenant bench --warehouse "$DATA/w")")

@@ -20,13 +20,8 @@ INPUT="$DATA/attempts-$N.ndjson"
 [ -f "$INPUT" ] || "$BIN/examlake" -q generate --tenant bench --attempts "$N" --seed 1 --out "$INPUT" >/dev/null
 MB=$(du -m "$INPUT" | cut -f1)
 
-measure() { # name, command...: prints "name seconds rss_mb"
-  local name="$1"; shift
-  local log; log="$(mktemp)"
-  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
-  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
-  echo "$name $secs $((kb / 1024))"
-}
+# shellcheck source=bench/measure.sh
+source bench/measure.sh
 
 rm -rf "$DATA/warehouse" "$DATA/duckdb"
 results=()

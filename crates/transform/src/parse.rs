@@ -242,11 +242,12 @@ mod tests {
 
     /// The 7 real records, read from `../shared` beside the repository (never copied into it).
     fn real_records() -> Vec<Vec<u8>> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/data/real_records.json"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+        // Resolved at run time: a test binary reused from a build in another checkout must not
+        // look in that checkout.
+        let manifest = std::env::var("CARGO_MANIFEST_DIR")
+            .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let path = format!("{manifest}/../../../shared/data/real_records.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
         let values: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
         values
             .iter()

@@ -145,11 +145,12 @@ fn landed_by_names(warehouse: &str, tenant: &str) -> i64 {
 }
 
 fn services(action: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/services.sh");
+    let script = super::repo_path("scripts/services.sh");
     let status = std::process::Command::new("bash")
-        .args([script, action, "hdfs"])
+        .arg(&script)
+        .args([action, "hdfs"])
         .status()
-        .unwrap_or_else(|e| panic!("{script}: {e}"));
+        .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
     assert!(status.success(), "services.sh {action} hdfs failed");
 }
 

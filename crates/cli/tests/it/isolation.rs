@@ -8,8 +8,10 @@ use std::process::Command;
 use super::kafka::{brokers, unique};
 use super::{examlake, ok, sample_dir, temp};
 
-fn services_script() -> &'static str {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/services.sh")
+fn services_script() -> String {
+    super::repo_path("scripts/services.sh")
+        .display()
+        .to_string()
 }
 
 /// `examlake` with no ambient Kafka credential: each call says whose credential it uses.
@@ -200,7 +202,11 @@ fn every_route_to_another_tenants_data_is_refused() {
     // topic holds exactly B's 3280 records.
     let ingest_user = unique("ingest");
     let created = Command::new("bash")
-        .args([services_script(), "kafka-ingest-user", &ingest_user])
+        .args([
+            services_script().as_str(),
+            "kafka-ingest-user",
+            &ingest_user,
+        ])
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(

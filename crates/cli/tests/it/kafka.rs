@@ -592,3 +592,56 @@ fn two_processes_in_one_group_one_stopped_half_way_land_the_union_exactly_once()
         "both processes must have owned partitions:\n{first_log}\n{second_log}"
     );
 }
+
+#[test]
+fn a_new_tenants_topic_is_picked_up_by_a_running_daemon() {
+    let dir = temp();
+    let d = dir.path();
+    let first = unique("early");
+    let late = unique("late");
+    let lines = gunzip_lines(&sample_dir().join("globex.ndjson.gz"));
+    let mut few = Vec::new();
+    for line in &lines[..10] {
+        few.extend_from_slice(line);
+        few.push(b'\n');
+    }
+    std::fs::write(d.join("few.ndjson"), &few).unwrap_or_else(|e| panic!("{e}"));
+    produce(d, &first, &d.join("few.ndjson"));
+    let b = brokers();
+    let group = unique("g");
+    // The daemon subscribes to every tenant topic (no --tenant), so it also lands whatever other
+    // tests put on the broker, into its own warehouse; hence the generous waits.
+    let args = [
+        "-v",
+        "ingest",
+        "--brokers",
+        &b,
+        "--group",
+        &group,
+        "--warehouse",
+        "w",
+        "--rotate-seconds",
+        "1",
+        "--metadata-refresh-seconds",
+        "2",
+    ];
+    let mut daemon = spawn(d, &args, "daemon.log");
+    wait_until(
+        "the first tenant's messages",
+        Duration::from_secs(180),
+        || landed_rows(&d.join("w"), &first).0.len() == 10,
+    );
+    // A tenant created after the daemon started.
+    produce(d, &late, &d.join("few.ndjson"));
+    wait_until(
+        "the new tenant's messages, without a restart",
+        Duration::from_secs(180),
+        || landed_rows(&d.join("w"), &late).0.len() == 10,
+    );
+    assert!(
+        daemon.try_wait().ok().flatten().is_none(),
+        "the daemon restarted or exited"
+    );
+    signal(&daemon, "TERM");
+    assert!(daemon.wait().map(|s| s.success()).unwrap_or(false));
+}

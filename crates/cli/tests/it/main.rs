@@ -41,7 +41,15 @@ pub fn temp() -> tempfile::TempDir {
 
 /// The repository's sample data directory.
 pub fn sample_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample"))
+    repo_path("data/sample")
+}
+
+/// A path inside the repository, resolved at run time (a test binary may be reused from a build
+/// in another checkout).
+pub fn repo_path(relative: &str) -> PathBuf {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR")
+        .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+    PathBuf::from(manifest).join("../..").join(relative)
 }
 
 /// Every file under `dir`, recursively.

@@ -186,11 +186,8 @@ fn exit_codes_tell_partial_failure_and_data_quality_errors_apart() {
 /// test), with the settings its EnvironmentFile would provide.
 #[test]
 fn the_command_the_timer_runs_works() {
-    let unit = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../deploy/examlake-nightly.service"
-    ))
-    .unwrap_or_default();
+    let unit = std::fs::read_to_string(super::repo_path("deploy/examlake-nightly.service"))
+        .unwrap_or_default();
     let exec = unit
         .lines()
         .find_map(|l| l.strip_prefix("ExecStart="))

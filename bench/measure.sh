@@ -1,0 +1,9 @@
+# Sourced by the bench/compare_*.sh scripts: one way to time a command as a whole process.
+# measure NAME COMMAND...: runs COMMAND (output discarded) and prints "NAME seconds peak_rss_mb".
+measure() {
+  local name="$1"; shift
+  local log; log="$(mktemp)"
+  /usr/bin/time -f "%e %M" -o "$log" "$@" >/dev/null 2>&1 || { echo "$name failed" >&2; cat "$log" >&2; exit 1; }
+  read -r secs kb < <(tail -1 "$log"); rm -f "$log"
+  echo "$name $secs $((kb / 1024))"
+}
