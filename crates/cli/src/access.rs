@@ -84,11 +84,7 @@ fn deny(
     reason: &str,
 ) -> anyhow::Error {
     // Who: the token's tenant and id (never its secret) and the OS user.
-    let token_id = token.and_then(|t| {
-        let mut parts = t.trim().splitn(4, '_');
-        let (_, tenant, id) = (parts.next()?, parts.next()?, parts.next()?);
-        Some(format!("{tenant}/{id}"))
-    });
+    let token_id = token.and_then(registry::token_label);
     let entry = json!({
         "at": Utc::now().to_rfc3339(),
         "event": "access_denied",

@@ -12,6 +12,7 @@
 
 pub mod error;
 pub mod event;
+pub mod fingerprint;
 pub mod hdfs;
 pub mod layout;
 pub mod registry;

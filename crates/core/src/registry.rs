@@ -170,6 +170,11 @@ impl Registry {
     }
 }
 
+/// `<tenant>/<token id>` of a well-formed token, for logs and the audit trail (never the secret).
+pub fn token_label(token: &str) -> Option<String> {
+    split_token(token.trim()).map(|(tenant, id, _)| format!("{tenant}/{id}"))
+}
+
 fn split_token(token: &str) -> Option<(TenantId, &str, &str)> {
     let rest = token.strip_prefix("exl_")?;
     let (rest, secret) = rest.rsplit_once('_')?;

@@ -178,12 +178,8 @@ fn source_name(path: &Path) -> Result<String> {
     let size = file.metadata().map_err(open_error)?.len();
     let mut head = vec![0u8; 64 * 1024];
     let n = read_up_to(&mut file, &mut head).map_err(open_error)?;
-    let fingerprint = head[..n]
-        .iter()
-        .chain(size.to_le_bytes().iter())
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let fingerprint =
+        examlake_core::fingerprint::fnv1a64(head[..n].iter().copied().chain(size.to_le_bytes()));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

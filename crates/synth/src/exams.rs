@@ -24,9 +24,7 @@ pub fn mix(a: u64, b: u64) -> u64 {
 
 /// FNV-1a of a string, for seeding from names.
 pub fn hash_str(value: &str) -> u64 {
-    value.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    examlake_core::fingerprint::fnv1a64(value.bytes())
 }
 
 fn uuid_v4(bits: u128) -> String {

@@ -231,9 +231,7 @@ pub fn counts_tally(counts: &Counts, attempt: &ParsedAttempt) -> bool {
 
 /// FNV-1a over the payload: equal bytes, equal hash.
 fn content_hash(payload: &[u8]) -> u64 {
-    payload.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    examlake_core::fingerprint::fnv1a64(payload.iter().copied())
 }
 
 #[cfg(test)]

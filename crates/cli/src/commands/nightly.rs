@@ -286,12 +286,9 @@ const INPUTS_FILE: &str = ".raw-inputs";
 fn raw_fingerprint(store: &dyn Storage, tenant: &TenantId) -> Result<String> {
     let mut keys = store.list(&layout::raw_dir(tenant))?;
     keys.extend(store.list(&layout::ingest_quarantine_dir(tenant))?);
-    let hash = keys
-        .iter()
-        .flat_map(|k| k.as_str().bytes().chain([b'\n']))
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
+    let hash = examlake_core::fingerprint::fnv1a64(
+        keys.iter().flat_map(|k| k.as_str().bytes().chain([b'\n'])),
+    );
     Ok(format!("{} files {hash:016x}", keys.len()))
 }
 
