@@ -14,7 +14,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/examlake-target}"
 cargo test --release --locked --workspace --no-run >/dev/null 2>&1
 BIN="$CARGO_TARGET_DIR/release/examlake"
 DATA="bench-data/reports-$N"; mkdir -p "$DATA"
-if [ ! -f "$DATA/w/tenant=bench/tables/questions/data.parquet" ]; then
+if [ ! -f "$DATA/w/tenant=bench/tables/_manifest.json" ]; then
   "$BIN" -q generate --tenant bench --attempts "$N" --seed 1 --out "$DATA/input.ndjson" >/dev/null
   "$BIN" -q ingest --from-file "$DATA/input.ndjson" --tenant bench --warehouse "$DATA/w" >/dev/null
   "$BIN" -q transform --warehouse "$DATA/w" >/dev/null

@@ -31,14 +31,14 @@ def main():
 
     con = duckdb.connect()
     for table, rows in expected.items():
-        path = os.path.join(tables, table, "data.parquet")
+        path = os.path.join(tables, table, "*.parquet")
         got = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
         if got != rows:
             fail(f"duckdb reads {got} rows of {table}, expected {rows}")
         types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('{path}'))").fetchall())
         if types.get(timestamp_columns[table]) != "TIMESTAMP WITH TIME ZONE":
             fail(f"duckdb sees {table}.{timestamp_columns[table]} as {types.get(timestamp_columns[table])}")
-    score = con.execute(f"SELECT round(avg(score), 6) FROM read_parquet('{os.path.join(tables, 'assessments', 'data.parquet')}')").fetchone()[0]
+    score = con.execute(f"SELECT round(avg(score), 6) FROM read_parquet('{os.path.join(tables, 'assessments', '*.parquet')}')").fetchone()[0]
     print(f"duckdb {duckdb.__version__}: {', '.join(f'{t} {n}' for t, n in expected.items())} rows; mean score {score}")
 
     from pyspark.sql import SparkSession
@@ -48,14 +48,14 @@ def main():
     spark.sparkContext.setLogLevel("ERROR")
     try:
         for table, rows in expected.items():
-            df = spark.read.parquet(os.path.join(tables, table, "data.parquet"))
+            df = spark.read.parquet(os.path.join(tables, table))
             got = df.count()
             if got != rows:
                 fail(f"pyspark reads {got} rows of {table}, expected {rows}")
             field = df.schema[timestamp_columns[table]]
             if not isinstance(field.dataType, TimestampType):
                 fail(f"pyspark sees {table}.{field.name} as {field.dataType}")
-        spark_score = spark.read.parquet(os.path.join(tables, "assessments", "data.parquet")).selectExpr("round(avg(score), 6) AS s").first()["s"]
+        spark_score = spark.read.parquet(os.path.join(tables, "assessments")).selectExpr("round(avg(score), 6) AS s").first()["s"]
         if abs(spark_score - score) > 1e-9:
             fail(f"pyspark mean score {spark_score} != duckdb {score}")
         print(f"pyspark {spark.version}: same rows and mean score; timestamps are TimestampType")

@@ -3,7 +3,7 @@
 
 Usage: item_analysis_check.py WAREHOUSE TENANT REPORT_JSON
 
-Recomputes, from tables/questions/data.parquet, every item's p, corrected item-rest
+Recomputes, from tables/questions/*.parquet (every part), every item's p, corrected item-rest
 point-biserial and upper-lower D, and each exam's KR-20 and alpha-if-deleted on its most common
 question set, with the definitions documented in crates/reports/src/reports/item_analysis.rs,
 and fails on any difference above 1e-9.
@@ -47,7 +47,7 @@ def upper_lower(item, score):
 
 def main():
     warehouse, tenant, report_path = sys.argv[1:4]
-    path = os.path.join(warehouse, f"tenant={tenant}", "tables", "questions", "data.parquet")
+    path = os.path.join(warehouse, f"tenant={tenant}", "tables", "questions", "*.parquet")
     rows = duckdb.sql(f"SELECT exam_name, keen_id, question_id, is_correct::INT FROM read_parquet('{path}') ORDER BY exam_name, keen_id, question_id").fetchall()
     exams = defaultdict(lambda: defaultdict(dict))
     for exam, keen, question, correct in rows:

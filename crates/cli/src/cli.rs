@@ -209,6 +209,14 @@ pub struct TransformArgs {
     /// superseded_version, counts_mismatch, counts_missing. Crossing an ERROR threshold exits 3.
     #[arg(long = "dq-threshold")]
     pub dq_thresholds: Vec<String>,
+    /// Apply new raw files in batches of about this many records: peak memory grows with it
+    /// (about 10 KB per record), not with the tenant's history.
+    #[arg(long, default_value_t = examlake_transform::DEFAULT_BATCH_RECORDS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub batch_records: usize,
+    /// Rebuild every table from all raw files instead of applying only the new ones (also done
+    /// automatically when the test-record rules change). Readers see the old tables until it ends.
+    #[arg(long)]
+    pub full_rebuild: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -468,13 +476,22 @@ pub enum ConfigAction {
 
 #[derive(Debug, Args)]
 pub struct RetentionArgs {
-    /// The reports directory (<reports>/<tenant>/<date>/).
+    /// The reports directory (<reports>/<tenant>/<date>/); skipped when it does not exist.
     #[arg(long, env = "EXAMLAKE_REPORTS", default_value = "reports")]
     pub reports: PathBuf,
     /// Keep report directories dated within this many days of today (the one `latest` points
     /// to is always kept).
     #[arg(long, default_value_t = 30)]
     pub keep_days: i64,
+    /// Also retire raw files landed more than this many days ago. Only raw files the transform
+    /// has already applied are retired (their attempts stay in the tables; the manifest keeps
+    /// their lineage), and the newest file of each source/partition is kept so ingest resumes
+    /// where it was. Without this flag raw files are never touched.
+    #[arg(long)]
+    pub raw_keep_days: Option<i64>,
+    /// The warehouse whose raw files --raw-keep-days retires.
+    #[arg(long, env = "EXAMLAKE_WAREHOUSE", default_value = "warehouse")]
+    pub warehouse: String,
     /// Delete for real; without it, only list what would be deleted.
     #[arg(long)]
     pub apply: bool,

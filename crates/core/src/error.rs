@@ -16,6 +16,10 @@ pub enum CoreError {
     #[error("invalid warehouse key {key:?}: {reason}")]
     InvalidKey { key: String, reason: &'static str },
 
+    /// A transform manifest that cannot be read back.
+    #[error("transform manifest {key} is unreadable: {detail}")]
+    Manifest { key: String, detail: String },
+
     /// A warehouse URL this build cannot open.
     #[error("unsupported warehouse {url:?}: {reason}")]
     UnsupportedWarehouse { url: String, reason: String },

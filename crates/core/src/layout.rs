@@ -3,8 +3,10 @@
 //! ```text
 //! <warehouse>/tenant=<t>/raw/date=<yyyy-mm-dd>/<source>-<first>-<last>.parquet
 //! <warehouse>/tenant=<t>/quarantine/ingest/date=<yyyy-mm-dd>/<source>-<first>-<last>.parquet
-//! <warehouse>/tenant=<t>/quarantine/transform/data.parquet
-//! <warehouse>/tenant=<t>/tables/<table>/data.parquet
+//! <warehouse>/tenant=<t>/quarantine/transform/part-<id>.parquet
+//! <warehouse>/tenant=<t>/tables/<table>/part-<id>-g<generation>.parquet   (assessments, questions, options)
+//! <warehouse>/tenant=<t>/tables/exams/data.parquet
+//! <warehouse>/tenant=<t>/tables/_manifest.json       (which files make up each table: the commit point)
 //! <warehouse>/tenant=<t>/tables/data_quality.json
 //! <reports>/<t>/<yyyy-mm-dd>/...
 //! ```
@@ -150,17 +152,43 @@ fn batch_file(dir: &Key, date: NaiveDate, source_slug: &str, first: i64, last: i
     ))
 }
 
-/// Records the transform refused (test records, schema violations, superseded duplicates).
-pub fn transform_quarantine_file(tenant: &TenantId) -> Key {
-    Key(format!("tenant={tenant}/quarantine/transform/data.parquet"))
+/// The directory of the records the transform refused.
+pub fn transform_quarantine_dir(tenant: &TenantId) -> Key {
+    Key(format!("tenant={tenant}/quarantine/transform"))
 }
 
-/// A curated table's file.
+/// Records one transform batch refused (test records, schema violations, superseded duplicates).
+pub fn transform_quarantine_part(tenant: &TenantId, part: u32) -> Key {
+    Key(format!(
+        "tenant={tenant}/quarantine/transform/part-{part:06}.parquet"
+    ))
+}
+
+/// The directory of a curated table's files.
+pub fn table_dir(tenant: &TenantId, table: Table) -> Key {
+    Key(format!("tenant={tenant}/tables/{}", table.name()))
+}
+
+/// A whole-table file (`exams`, rebuilt each run from the other tables).
 pub fn table_file(tenant: &TenantId, table: Table) -> Key {
     Key(format!(
         "tenant={tenant}/tables/{}/data.parquet",
         table.name()
     ))
+}
+
+/// One part of a table written by one transform batch. A part that must change (an attempt in it
+/// was superseded later) is written again under the next `generation`, never overwritten.
+pub fn table_part_file(tenant: &TenantId, table: Table, part: u32, generation: u32) -> Key {
+    Key(format!(
+        "tenant={tenant}/tables/{}/part-{part:06}-g{generation}.parquet",
+        table.name()
+    ))
+}
+
+/// The transform manifest: which files make up each table, and what has been transformed.
+pub fn tables_manifest_file(tenant: &TenantId) -> Key {
+    Key(format!("tenant={tenant}/tables/_manifest.json"))
 }
 
 /// The data-quality summary of the last transform.

@@ -4,6 +4,7 @@
 //! - [`event`]: the lenient serde model of one attempt event (see `shared/data.md` for its traps).
 //! - [`schema`]: column names of the raw and curated tables.
 //! - [`layout`]: the only code that knows the warehouse directory scheme.
+//! - [`table_files`]: which files make up each curated table (read from the transform manifest).
 //! - [`storage`]: the storage seam ([`Storage`]) and its local-filesystem implementation;
 //!   [`hdfs`] is the HDFS one (hdfs-native).
 //!
@@ -18,6 +19,7 @@ pub mod layout;
 pub mod registry;
 pub mod schema;
 pub mod storage;
+pub mod table_files;
 pub mod tenant;
 
 pub use error::{CoreError, Result};

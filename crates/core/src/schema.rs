@@ -42,6 +42,8 @@ pub mod assessments {
     pub const COUNTS_PRESENT: &str = "counts_present";
     pub const COUNTS_CONSISTENT: &str = "counts_consistent";
     pub const HAD_DUPLICATES: &str = "had_duplicates";
+    /// FNV-1a of the raw payload bytes (as i64): equal hashes of one keen_id are redeliveries.
+    pub const PAYLOAD_HASH: &str = "payload_hash";
 }
 
 /// The `questions` table: one row per question per attempt.

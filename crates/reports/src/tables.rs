@@ -5,8 +5,8 @@
 
 use std::io::Cursor;
 
-use examlake_core::layout::{self, Table};
-use examlake_core::{Storage, TenantId};
+use examlake_core::layout::{self, Key, Table};
+use examlake_core::{table_files, Storage, TenantId};
 use polars::prelude::*;
 use polars::sql::SQLContext;
 
@@ -64,15 +64,29 @@ impl TenantTables {
 }
 
 fn read_table(store: &dyn Storage, tenant: &TenantId, table: Table) -> Result<DataFrame> {
-    let key = layout::table_file(tenant, table);
-    if !store.exists(&key)? {
-        return Err(ReportsError::MissingTable {
+    let keys = table_files::table_keys(store, tenant, table)?.ok_or_else(|| {
+        ReportsError::MissingTable {
             table: table.name(),
             tenant: tenant.to_string(),
             warehouse: store.url(),
-        });
-    }
-    let bytes = store.read(&key)?;
+        }
+    })?;
+    let parts = keys
+        .iter()
+        .map(|key| read_part(store, key).map(DataFrame::lazy))
+        .collect::<Result<Vec<_>>>()?;
+    let read_error = |source| ReportsError::ReadTable {
+        key: layout::table_dir(tenant, table).to_string(),
+        source,
+    };
+    concat(parts, UnionArgs::default())
+        .and_then(LazyFrame::collect)
+        .map_err(read_error)
+}
+
+/// One Parquet file of a table.
+fn read_part(store: &dyn Storage, key: &Key) -> Result<DataFrame> {
+    let bytes = store.read(key)?;
     ParquetReader::new(Cursor::new(bytes))
         .finish()
         .map_err(|source| ReportsError::ReadTable {

@@ -11,6 +11,35 @@ pub struct TransformConfig {
     pub rules: DataQualityRules,
     /// Warn/error thresholds per data-quality rule.
     pub thresholds: Thresholds,
+    /// New raw files are applied in batches of about this many records (memory is bounded by it).
+    pub batch_records: usize,
+    /// Rebuild every table from all raw files instead of applying only new ones.
+    pub full_rebuild: bool,
+}
+
+/// Default batch size: about 1 GB of working memory on the reference data.
+pub const DEFAULT_BATCH_RECORDS: usize = 100_000;
+
+impl TransformConfig {
+    /// Standard rules and thresholds, incremental, default batch size.
+    pub fn new(tenant: TenantId) -> TransformConfig {
+        TransformConfig {
+            tenant,
+            rules: DataQualityRules::standard(),
+            thresholds: Thresholds::default(),
+            batch_records: DEFAULT_BATCH_RECORDS,
+            full_rebuild: false,
+        }
+    }
+
+    /// Changes when the rules that decide what is kept change (thresholds do not count).
+    pub fn rules_fingerprint(&self) -> String {
+        let text = format!(
+            "{:?}|{:?}",
+            self.rules.test_exam_name_patterns, self.rules.test_exam_ids
+        );
+        format!("{:016x}", examlake_core::fingerprint::fnv1a64(text.bytes()))
+    }
 }
 
 /// The configurable part of the data-quality rules.

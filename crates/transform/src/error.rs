@@ -14,6 +14,22 @@ pub enum TransformError {
         source: polars::error::PolarsError,
     },
 
+    #[error("reading table file {key}: {source}")]
+    ReadTable {
+        key: String,
+        source: polars::error::PolarsError,
+    },
+
+    #[error("transform manifest {key} is unreadable: {detail} (remove it to rebuild every table from raw)")]
+    Manifest { key: String, detail: String },
+
+    #[error("cannot rebuild tenant {tenant} from raw: {count} raw files it transformed earlier were retired by retention (e.g. {example}); the tables still hold their attempts, so keep applying new files incrementally instead")]
+    RetiredRaw {
+        tenant: String,
+        count: usize,
+        example: String,
+    },
+
     #[error("raw file {key} does not have the raw schema: {detail}")]
     RawSchema { key: String, detail: String },
 

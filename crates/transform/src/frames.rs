@@ -18,7 +18,21 @@ pub struct Lineage {
 pub mod internal {
     /// Arrival order across all raw files: higher arrived later.
     pub const ARRIVAL: &str = "_arrival";
-    pub const CONTENT_HASH: &str = "_content_hash";
+    /// Where a version of an attempt comes from in an incremental batch (see [`super::Origin`]).
+    pub const ORIGIN: &str = "_origin";
+    /// The row of a version in the frame of its origin.
+    pub const ROW: &str = "_row";
+}
+
+/// Where a version of an attempt comes from when a batch decides which version wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Parsed from this batch's raw files.
+    New = 0,
+    /// Already in the tables (kept by an earlier batch).
+    Kept = 1,
+    /// Quarantined earlier as superseded: takes part in exact-duplicate detection only.
+    Superseded = 2,
 }
 
 pub fn utc_micros() -> DataType {
@@ -127,9 +141,9 @@ pub fn attempts_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Da
                 .collect::<Vec<_>>(),
         ),
         Column::new(
-            internal::CONTENT_HASH.into(),
+            a::PAYLOAD_HASH.into(),
             rows.iter()
-                .map(|(_, _, p)| p.content_hash)
+                .map(|(_, _, p)| p.content_hash as i64)
                 .collect::<Vec<_>>(),
         ),
     ];
@@ -224,14 +238,71 @@ pub struct Rejections {
     pub rule: Vec<&'static str>,
     pub reason: Vec<String>,
     pub payload: Vec<Vec<u8>>,
+    /// For superseded versions: which attempt version it was (lets later batches recognise
+    /// redeliveries of it).
+    pub version: Vec<Option<Version>>,
+}
+
+/// The identity of one version of an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    pub keen_id: String,
+    pub payload_hash: i64,
+    pub submitted_at_us: i64,
 }
 
 impl Rejections {
     pub fn push(&mut self, lineage: Lineage, rule: &'static str, reason: String, payload: &[u8]) {
+        self.push_version(lineage, rule, reason, payload, None);
+    }
+
+    pub fn push_version(
+        &mut self,
+        lineage: Lineage,
+        rule: &'static str,
+        reason: String,
+        payload: &[u8],
+        version: Option<Version>,
+    ) {
         self.lineage.push(lineage);
         self.rule.push(rule);
         self.reason.push(reason);
         self.payload.push(payload.to_vec());
+        self.version.push(version);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rule.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rule.is_empty()
+    }
+
+    pub fn count(&self, rule: &str) -> usize {
+        self.rule.iter().filter(|r| **r == rule).count()
+    }
+
+    /// Up to three "SOURCE@POSITION: reason" examples of `rule`.
+    pub fn examples(&self, rule: &str) -> Vec<String> {
+        (0..self.len())
+            .filter(|&i| self.rule[i] == rule)
+            .take(3)
+            .map(|i| {
+                format!(
+                    "{}@{}: {}",
+                    self.lineage[i].source, self.lineage[i].position, self.reason[i]
+                )
+            })
+            .collect()
+    }
+
+    pub fn append(&mut self, other: Rejections) {
+        self.lineage.extend(other.lineage);
+        self.rule.extend(other.rule);
+        self.reason.extend(other.reason);
+        self.payload.extend(other.payload);
+        self.version.extend(other.version);
     }
 
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
@@ -262,6 +333,27 @@ impl Rejections {
             Column::new("rule".into(), self.rule.clone()),
             Column::new(raw::REASON.into(), self.reason.clone()),
             Column::new(raw::PAYLOAD.into(), payloads),
+            Column::new(
+                a::KEEN_ID.into(),
+                self.version
+                    .iter()
+                    .map(|v| v.as_ref().map(|v| v.keen_id.as_str()))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                a::PAYLOAD_HASH.into(),
+                self.version
+                    .iter()
+                    .map(|v| v.as_ref().map(|v| v.payload_hash))
+                    .collect::<Vec<_>>(),
+            ),
+            datetime(
+                a::SUBMITTED_AT,
+                self.version
+                    .iter()
+                    .map(|v| v.as_ref().map(|v| v.submitted_at_us))
+                    .collect(),
+            )?,
         ];
         DataFrame::new(self.rule.len(), columns)
     }

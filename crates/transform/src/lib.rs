@@ -3,22 +3,26 @@
 //! [`run`] reads every raw file of one tenant ([`scan`]), parses each payload with the lenient
 //! event model into typed columns with an explicit schema ([`parse`], [`frames`]), applies the
 //! data-quality rules as Polars lazy pipelines ([`tables`]), and writes `assessments`,
-//! `questions`, `exams`, the transform quarantine and a data-quality summary ([`sink`]).
-//! Each run rebuilds the tables from all raw data, so re-running is idempotent.
+//! `questions`, `options`, `exams`, the transform quarantine and a data-quality summary ([`sink`]).
+//! Runs are incremental ([`manifest`]): only raw files no earlier run read are parsed, in bounded
+//! batches ([`batch`]); re-running with nothing new is a no-op, and results equal a full rebuild.
 //!
 //! This crate must not depend on `ingest` or `reports`, and never reads Kafka.
 
+mod batch;
 mod config;
 pub mod data_quality;
 mod error;
 pub mod frames;
+mod key_index;
+pub mod manifest;
 pub mod parse;
 mod run;
 pub mod scan;
 mod sink;
 pub mod tables;
 
-pub use config::{DataQualityRules, TransformConfig};
+pub use config::{DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS};
 pub use data_quality::{Status, Thresholds};
 pub use error::{Result, TransformError};
-pub use run::{run, DataQualitySummary};
+pub use run::{run, DataQualitySummary, RawInput, RunStats};

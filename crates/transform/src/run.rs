@@ -2,20 +2,22 @@
 
 use examlake_core::layout::{self, Table};
 use examlake_core::schema::raw;
-use examlake_core::Storage;
+use examlake_core::{Storage, TenantId};
 use polars::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::batch::{self, BatchInput};
 use crate::config::TransformConfig;
 use crate::data_quality::{
     self, Reconciliation, RuleOutcome, Status, COUNTS_MISMATCH, COUNTS_MISSING, EXACT_DUPLICATE,
     SCHEMA_VIOLATION, SUPERSEDED_VERSION, TEST_RECORD,
 };
 use crate::error::{building, Result, TransformError};
-use crate::frames::internal::ARRIVAL;
 use crate::frames::{self, Lineage, Rejections};
+use crate::key_index::KeyIndex;
+use crate::manifest::{self, Manifest};
 use crate::parse::{parse_attempt, ParsedAttempt};
-use crate::tables::{assessments, exams, options, questions};
+use crate::tables::exams;
 use crate::{scan, sink};
 
 /// What the run found and did; also written as `tables/data_quality.json`.
@@ -48,13 +50,18 @@ pub struct DataQualitySummary {
     pub rules: Vec<RuleOutcome>,
     /// The worst rule status.
     pub status: Option<Status>,
+    /// What this run read and did.
+    pub run: RunStats,
 }
 
 /// One raw file read by the transform.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RawInput {
     pub key: String,
     pub source: String,
+    /// The partition of its first row (Kafka partition; 0 for files).
+    #[serde(default)]
+    pub partition: Option<i32>,
     pub rows: usize,
     pub first_position: Option<i64>,
     pub last_position: Option<i64>,
@@ -70,167 +77,260 @@ impl DataQualitySummary {
     }
 }
 
-/// Rebuild the tenant's tables from all its raw files. `progress(done, total)` counts raw files.
+/// How one run went (the rest of the summary is cumulative over every run).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunStats {
+    /// True when every table was rebuilt from all raw files (first run, `--full-rebuild`,
+    /// changed test-record rules or an older manifest format).
+    pub full_rebuild: bool,
+    pub raw_files_read: usize,
+    pub raw_records_read: usize,
+    pub batches: usize,
+    /// Earlier parts written again because an attempt in them lost to a newer version.
+    pub parts_rewritten: usize,
+}
+
+/// Bring the tenant's tables up to date with its raw files: only raw files no earlier run
+/// transformed are read, in batches of about `config.batch_records` records, so memory is bounded
+/// by the batch and not by the tenant's history. `progress(done, total)` counts new raw files.
 pub fn run(
     config: &TransformConfig,
     store: &dyn Storage,
     progress: &dyn Fn(usize, usize),
 ) -> Result<DataQualitySummary> {
     let started = std::time::Instant::now();
-    let step = |name: &str| {
-        tracing::info!(
-            message = "transform step done",
-            step = name,
-            elapsed_ms = started.elapsed().as_millis() as u64
-        )
+    let tenant = &config.tenant;
+    let rules_fingerprint = config.rules_fingerprint();
+    let committed = Manifest::load(store, tenant)?;
+    let all_raw = scan::raw_files(store, tenant)?;
+    let rebuild = match &committed {
+        None => true,
+        Some(m) => {
+            config.full_rebuild
+                || m.format_version != manifest::FORMAT_VERSION
+                || m.rules_fingerprint != rules_fingerprint
+        }
     };
-    let keys = scan::raw_files(store, &config.tenant)?;
-    let mut summary = DataQualitySummary {
-        tenant: config.tenant.to_string(),
-        raw_files: keys.len(),
+    if let Some(m) = committed.as_ref().filter(|_| rebuild) {
+        refuse_rebuild_without_raw(m, &all_raw, tenant)?;
+    }
+    // A rebuild replacing committed tables commits once at the end, so readers never see half.
+    let commit_each_batch = committed.is_none() || !rebuild;
+    let mut manifest = match committed {
+        Some(m) if !rebuild => m,
+        Some(m) => Manifest {
+            next_part: m.next_part,
+            ..Manifest::empty(rules_fingerprint)
+        },
+        None => Manifest::empty(rules_fingerprint),
+    };
+    let done = manifest
+        .processed_keys()
+        .into_iter()
+        .map(str::to_string)
+        .collect::<std::collections::BTreeSet<_>>();
+    let new_raw: Vec<layout::Key> = all_raw
+        .into_iter()
+        .filter(|key| !done.contains(key.as_str()))
+        .collect();
+    let mut stats = RunStats {
+        full_rebuild: rebuild,
+        raw_files_read: new_raw.len(),
         ..Default::default()
     };
-    let mut parsed: Vec<(Lineage, u64, ParsedAttempt)> = Vec::new();
-    let mut rejections = Rejections::default();
-    for (done, key) in keys.iter().enumerate() {
-        let df = scan::read_raw(store, key)?;
-        summary.raw_records += df.height();
-        summary.raw_inputs.push(raw_input(&df, key));
-        parse_file(&df, key, config, &mut parsed, &mut rejections)?;
-        progress(done + 1, keys.len());
+    if new_raw.is_empty() && !rebuild {
+        tracing::info!(message = "transform: no new raw files", tenant = %tenant);
+        return summarize(&manifest, store, config, stats, false);
     }
-    summary.schema_violations = rejections
-        .rule
+    let mut index = KeyIndex::load(store, tenant, &manifest)?;
+    let mut pending = BatchInput::default();
+    for (n, key) in new_raw.iter().enumerate() {
+        let df = scan::read_raw(store, key)?;
+        pending.records += df.height();
+        pending.inputs.push(raw_input(&df, key));
+        parse_file(
+            &df,
+            key,
+            config,
+            &mut pending.parsed,
+            &mut pending.rejections,
+        )?;
+        pending.raw.push(df);
+        let last = n + 1 == new_raw.len();
+        if pending.records >= config.batch_records || last {
+            stats.raw_records_read += pending.records;
+            let outcome = batch::apply(
+                std::mem::take(&mut pending),
+                &mut manifest,
+                &mut index,
+                store,
+                config,
+            )?;
+            stats.batches += 1;
+            stats.parts_rewritten += outcome.parts_rewritten;
+            if commit_each_batch {
+                manifest.save(store, tenant)?;
+            }
+            tracing::info!(
+                message = "transform batch applied",
+                tenant = %tenant,
+                batch = stats.batches,
+                elapsed_ms = started.elapsed().as_millis() as u64
+            );
+        }
+        progress(n + 1, new_raw.len());
+    }
+    if manifest.parts.is_empty() {
+        // No raw data at all: one empty part, so every table exists with its schema.
+        batch::apply(
+            BatchInput::default(),
+            &mut manifest,
+            &mut index,
+            store,
+            config,
+        )?;
+    }
+    let mut exams_df = build_exams(store, tenant, &manifest)?;
+    sink::write_parquet(
+        store,
+        &layout::table_file(tenant, Table::Exams),
+        &mut exams_df,
+    )?;
+    manifest.save(store, tenant)?;
+    let removed = manifest::remove_unreferenced(store, tenant, &manifest)?;
+    tracing::info!(
+        message = "transform done",
+        tenant = %tenant,
+        removed_files = removed,
+        elapsed_ms = started.elapsed().as_millis() as u64
+    );
+    summarize(&manifest, store, config, stats, true)
+}
+
+/// A rebuild reads raw files only: refuse it when raw files the tables came from were retired.
+fn refuse_rebuild_without_raw(
+    committed: &Manifest,
+    raw: &[layout::Key],
+    tenant: &TenantId,
+) -> Result<()> {
+    let present: std::collections::BTreeSet<&str> = raw.iter().map(layout::Key::as_str).collect();
+    let missing: Vec<&str> = committed
+        .processed
         .iter()
-        .filter(|r| **r == SCHEMA_VIOLATION)
-        .count();
-    summary.test_records = rejections
-        .rule
-        .iter()
-        .filter(|r| **r == TEST_RECORD)
-        .count();
-    step("scan and parse");
-    order_by_arrival(&mut parsed);
+        .map(|r| r.key.as_str())
+        .filter(|key| !present.contains(key))
+        .collect();
+    match missing.first() {
+        None => Ok(()),
+        Some(example) => Err(TransformError::RetiredRaw {
+            tenant: tenant.to_string(),
+            count: missing.len(),
+            example: example.to_string(),
+        }),
+    }
+}
 
-    let attempts = frames::attempts_frame(&parsed)
-        .map_err(building("assessments"))?
-        .lazy();
-    let all_questions = frames::questions_frame(&parsed)
-        .map_err(building("questions"))?
-        .lazy();
-    let all_options = frames::options_frame(&parsed)
-        .map_err(building("options"))?
-        .lazy();
-    drop(parsed);
-
-    let customer = assessments::customer_attempts(attempts)
-        .map_err(building("assessments"))?
-        .collect()
-        .map_err(building("assessments"))?;
-    let distinct = assessments::without_exact_duplicates(customer.clone().lazy())
-        .collect()
-        .map_err(building("assessments"))?;
-    let latest = assessments::latest_versions(distinct.clone().lazy())
-        .map_err(building("assessments"))?
-        .collect()
-        .map_err(building("assessments"))?;
-    let superseded = assessments::superseded(distinct.clone().lazy(), latest.clone().lazy())
-        .collect()
-        .map_err(building("quarantine"))?;
-
-    step("rules");
-    let mut assessments_df = assessments::assessments(latest.clone().lazy())
-        .collect()
-        .map_err(building("assessments"))?;
-    let mut questions_df = questions::questions(all_questions, latest.clone().lazy())
-        .collect()
-        .map_err(building("questions"))?;
-    let mut options_df = options::options(all_options, latest.lazy())
-        .collect()
-        .map_err(building("options"))?;
-    let mut exams_df = exams::exams(assessments_df.clone().lazy(), questions_df.clone().lazy())
+/// `exams` from every part of `assessments` and `questions` (only the columns it needs).
+fn build_exams(store: &dyn Storage, tenant: &TenantId, manifest: &Manifest) -> Result<DataFrame> {
+    use examlake_core::schema::{assessments as a, questions as q};
+    let mut attempts = Vec::new();
+    let mut questions = Vec::new();
+    for part in &manifest.parts {
+        let columns = [
+            a::EXAM_NAME,
+            a::BASE_EXAM_ID,
+            a::USER_EXAM_ID,
+            a::STARTED_AT,
+            a::SCORE,
+        ];
+        attempts.push(
+            scan::read_table_file(store, &part.key(tenant, Table::Assessments), Some(&columns))?
+                .lazy(),
+        );
+        let distinct = scan::read_table_file(
+            store,
+            &part.key(tenant, Table::Questions),
+            Some(&[q::EXAM_NAME, q::QUESTION_ID]),
+        )?
+        .lazy()
+        .unique(None, UniqueKeepStrategy::Any)
         .collect()
         .map_err(building("exams"))?;
-
-    summary.exact_duplicates_dropped = customer.height() - distinct.height();
-    summary.superseded_versions = superseded.height();
-    summary.options = options_df.height();
-    summary.assessments = assessments_df.height();
-    summary.questions = questions_df.height();
-    summary.exams = exams_df.height();
-    let consistent = assessments_df
-        .column(examlake_core::schema::assessments::COUNTS_CONSISTENT)
-        .map_err(building("assessments"))?
-        .bool()
-        .map_err(building("assessments"))?
-        .clone();
-    summary.counts_mismatches = consistent.iter().filter(|v| *v == Some(false)).count();
-    summary.counts_missing = consistent.null_count();
-
-    step("tables");
-    let dropped = customer
-        .clone()
-        .lazy()
-        .anti_join(
-            distinct.clone().lazy().select([col(ARRIVAL)]),
-            col(ARRIVAL),
-            col(ARRIVAL),
-        )
-        .collect()
-        .map_err(building("data quality"))?;
-    let flagged = |consistent: Expr| -> Result<Vec<String>> {
-        let df = assessments_df
-            .clone()
-            .lazy()
-            .filter(consistent)
-            .limit(3)
-            .collect()
-            .map_err(building("data quality"))?;
-        describe_rows(&df, "")
-    };
-    let mut counts = std::collections::BTreeMap::new();
-    for rule in [SCHEMA_VIOLATION, TEST_RECORD] {
-        let examples = (0..rejections.rule.len())
-            .filter(|&i| rejections.rule[i] == rule)
-            .take(3)
-            .map(|i| {
-                format!(
-                    "{}@{}: {}",
-                    rejections.lineage[i].source,
-                    rejections.lineage[i].position,
-                    rejections.reason[i]
-                )
-            })
-            .collect();
-        let count = rejections.rule.iter().filter(|r| **r == rule).count();
-        counts.insert(rule, (count, examples));
+        questions.push(distinct.lazy());
     }
-    counts.insert(
-        EXACT_DUPLICATE,
+    let all =
+        |frames: Vec<LazyFrame>| concat(frames, UnionArgs::default()).map_err(building("exams"));
+    exams::exams(all(attempts)?, all(questions)?)
+        .collect()
+        .map_err(building("exams"))
+}
+
+/// The cumulative summary from the manifest and the tables; written when `write` is set.
+fn summarize(
+    manifest: &Manifest,
+    store: &dyn Storage,
+    config: &TransformConfig,
+    stats: RunStats,
+    write: bool,
+) -> Result<DataQualitySummary> {
+    let tenant = &config.tenant;
+    let counts = &manifest.counts;
+    let mut summary = DataQualitySummary {
+        tenant: tenant.to_string(),
+        raw_files: manifest.processed.len(),
+        raw_records: counts.raw_records,
+        schema_violations: counts.schema_violations,
+        test_records: counts.test_records,
+        exact_duplicates_dropped: counts.exact_duplicates_dropped,
+        superseded_versions: counts.superseded_versions,
+        assessments: manifest.parts.iter().map(|p| p.assessments).sum(),
+        questions: manifest.parts.iter().map(|p| p.questions).sum(),
+        options: manifest.parts.iter().map(|p| p.options).sum(),
+        raw_inputs: manifest.processed.clone(),
+        run: stats,
+        ..Default::default()
+    };
+    for part in &manifest.parts {
+        let df = scan::read_table_file(
+            store,
+            &part.key(tenant, Table::Assessments),
+            Some(&[examlake_core::schema::assessments::COUNTS_CONSISTENT]),
+        )?;
+        let consistent = df
+            .column(examlake_core::schema::assessments::COUNTS_CONSISTENT)
+            .and_then(|c| c.bool().cloned())
+            .map_err(building("assessments"))?;
+        summary.counts_mismatches += consistent.iter().filter(|v| *v == Some(false)).count();
+        summary.counts_missing += consistent.null_count();
+    }
+    let exams_key = layout::table_file(tenant, Table::Exams);
+    if store.exists(&exams_key)? {
+        summary.exams = scan::read_table_file(store, &exams_key, None)?.height();
+    }
+    let example = |rule: &str| manifest.examples.get(rule).cloned().unwrap_or_default();
+    let counts = std::collections::BTreeMap::from([
         (
-            summary.exact_duplicates_dropped,
-            describe_rows(&dropped.head(Some(3)), "redelivery of ")?,
+            SCHEMA_VIOLATION,
+            (summary.schema_violations, example(SCHEMA_VIOLATION)),
         ),
-    );
-    counts.insert(
-        SUPERSEDED_VERSION,
+        (TEST_RECORD, (summary.test_records, example(TEST_RECORD))),
         (
-            summary.superseded_versions,
-            describe_rows(&superseded.head(Some(3)), "older version of ")?,
+            EXACT_DUPLICATE,
+            (summary.exact_duplicates_dropped, example(EXACT_DUPLICATE)),
         ),
-    );
-    let mismatch_col = col(examlake_core::schema::assessments::COUNTS_CONSISTENT);
-    counts.insert(
-        COUNTS_MISMATCH,
         (
-            summary.counts_mismatches,
-            flagged(mismatch_col.clone().eq(lit(false)))?,
+            SUPERSEDED_VERSION,
+            (summary.superseded_versions, example(SUPERSEDED_VERSION)),
         ),
-    );
-    counts.insert(
-        COUNTS_MISSING,
-        (summary.counts_missing, flagged(mismatch_col.is_null())?),
-    );
+        (
+            COUNTS_MISMATCH,
+            (summary.counts_mismatches, example(COUNTS_MISMATCH)),
+        ),
+        (
+            COUNTS_MISSING,
+            (summary.counts_missing, example(COUNTS_MISSING)),
+        ),
+    ]);
     summary.rules = data_quality::evaluate(summary.raw_records, &counts, &config.thresholds);
     summary.status = summary.rules.iter().map(|r| r.status).max();
     let quarantined =
@@ -243,47 +343,20 @@ pub fn run(
         holds: summary.raw_records
             == summary.assessments + quarantined + summary.exact_duplicates_dropped,
     });
-
-    step("data quality");
-    let mut quarantine = quarantine_frame(rejections, &superseded, store, &keys)?;
-    let tenant = &config.tenant;
-    sink::write_parquet(
-        store,
-        &layout::table_file(tenant, Table::Assessments),
-        &mut assessments_df,
-    )?;
-    sink::write_parquet(
-        store,
-        &layout::table_file(tenant, Table::Questions),
-        &mut questions_df,
-    )?;
-    sink::write_parquet(
-        store,
-        &layout::table_file(tenant, Table::Options),
-        &mut options_df,
-    )?;
-    sink::write_parquet(
-        store,
-        &layout::table_file(tenant, Table::Exams),
-        &mut exams_df,
-    )?;
-    sink::write_parquet(
-        store,
-        &layout::transform_quarantine_file(tenant),
-        &mut quarantine,
-    )?;
-    store.write_atomic(
-        &layout::data_quality_file(tenant),
-        &serde_json::to_vec_pretty(&summary)?,
-    )?;
-    if let Some(reconciliation) = &summary.reconciliation {
-        let markdown = data_quality::to_markdown(tenant.as_str(), reconciliation, &summary.rules);
+    if write {
         store.write_atomic(
-            &layout::data_quality_markdown_file(tenant),
-            markdown.as_bytes(),
+            &layout::data_quality_file(tenant),
+            &serde_json::to_vec_pretty(&summary)?,
         )?;
+        if let Some(reconciliation) = &summary.reconciliation {
+            let markdown =
+                data_quality::to_markdown(tenant.as_str(), reconciliation, &summary.rules);
+            store.write_atomic(
+                &layout::data_quality_markdown_file(tenant),
+                markdown.as_bytes(),
+            )?;
+        }
     }
-    step("write");
     Ok(summary)
 }
 
@@ -351,115 +424,6 @@ fn parse_parallel(
     })
 }
 
-/// Number rows in arrival order: received time, then source, partition and position.
-fn order_by_arrival(parsed: &mut [(Lineage, u64, ParsedAttempt)]) {
-    parsed.sort_by(|(a, _, _), (b, _, _)| {
-        (a.received_at_us, &a.source, a.partition, a.position).cmp(&(
-            b.received_at_us,
-            &b.source,
-            b.partition,
-            b.position,
-        ))
-    });
-    for (arrival, row) in parsed.iter_mut().enumerate() {
-        row.1 = arrival as u64;
-    }
-}
-
-/// Every record the transform refused, with its rule, reason and original bytes.
-fn quarantine_frame(
-    mut all: Rejections,
-    superseded: &DataFrame,
-    store: &dyn Storage,
-    keys: &[layout::Key],
-) -> Result<DataFrame> {
-    let wanted = lineages_of(
-        superseded,
-        SUPERSEDED_VERSION,
-        "superseded by a later version of the same keen_id",
-    )?;
-    if !wanted.is_empty() {
-        attach_payloads(&wanted, store, keys, &mut all)?;
-    }
-    all.to_frame().map_err(building("quarantine"))
-}
-
-fn lineages_of(
-    df: &DataFrame,
-    rule: &'static str,
-    reason: &str,
-) -> Result<Vec<(Lineage, &'static str, String)>> {
-    let lineages = frames::table_lineages(df).map_err(building("quarantine"))?;
-    Ok(lineages
-        .into_iter()
-        .map(|lineage| (lineage, rule, reason.to_string()))
-        .collect())
-}
-
-/// Look the original bytes of quarantined attempts up in the raw files (few rows, so a second read is cheap).
-fn attach_payloads(
-    wanted: &[(Lineage, &'static str, String)],
-    store: &dyn Storage,
-    keys: &[layout::Key],
-    into: &mut Rejections,
-) -> Result<()> {
-    use std::collections::HashMap;
-    let identity = |l: &Lineage| (l.source.clone(), l.partition, l.position);
-    let by_position: HashMap<(String, i32, i64), usize> = wanted
-        .iter()
-        .enumerate()
-        .map(|(idx, (lineage, _, _))| (identity(lineage), idx))
-        .collect();
-    let mut payloads: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
-    for key in keys {
-        let df = scan::read_raw(store, key)?;
-        let err = |source| TransformError::ReadRaw {
-            key: key.to_string(),
-            source,
-        };
-        let lineages = frames::raw_lineages(&df).map_err(err)?;
-        let bytes = df
-            .column(raw::PAYLOAD)
-            .and_then(|c| c.binary().cloned())
-            .map_err(err)?;
-        for (lineage, payload) in lineages.iter().zip(bytes.iter()) {
-            if let Some(&idx) = by_position.get(&identity(lineage)) {
-                payloads[idx] = payload.map(<[u8]>::to_vec);
-            }
-        }
-    }
-    for ((lineage, rule, reason), payload) in wanted.iter().zip(payloads) {
-        into.push(
-            lineage.clone(),
-            rule,
-            reason.clone(),
-            &payload.unwrap_or_default(),
-        );
-    }
-    Ok(())
-}
-
-/// "keen_id K at SOURCE@POSITION" for each row of a curated frame.
-fn describe_rows(df: &DataFrame, prefix: &str) -> Result<Vec<String>> {
-    let keen = df
-        .column(examlake_core::schema::assessments::KEEN_ID)
-        .and_then(|c| c.str().cloned())
-        .map_err(building("data quality"))?;
-    let lineages = frames::table_lineages(df).map_err(building("data quality"))?;
-    Ok(lineages
-        .iter()
-        .zip(keen.iter())
-        .map(|(l, keen_id)| {
-            format!(
-                "{prefix}keen_id {} at {}@{}",
-                keen_id.unwrap_or_default(),
-                l.source,
-                l.position
-            )
-        })
-        .collect())
-}
-
 /// Lineage of one raw file: its source and the positions (offsets or lines) it holds.
 fn raw_input(df: &DataFrame, key: &layout::Key) -> RawInput {
     let positions = df
@@ -470,9 +434,14 @@ fn raw_input(df: &DataFrame, key: &layout::Key) -> RawInput {
         .column(raw::SOURCE)
         .ok()
         .and_then(|c| c.str().ok().and_then(|s| s.get(0).map(str::to_string)));
+    let partition = df
+        .column(raw::PARTITION)
+        .ok()
+        .and_then(|c| c.i32().ok().and_then(|p| p.get(0)));
     RawInput {
         key: key.to_string(),
         source: source.unwrap_or_default(),
+        partition,
         rows: df.height(),
         first_position: positions.as_ref().and_then(|p| p.min()),
         last_position: positions.as_ref().and_then(|p| p.max()),

@@ -19,7 +19,7 @@ use examlake_core::{layout, storage, Storage, TenantId};
 use examlake_ingest::kafka::{LandingSummary, TenantCounts};
 use examlake_ingest::DEFAULT_MAX_RECORD_BYTES;
 use examlake_reports::{run as run_reports, ReportRunConfig};
-use examlake_transform::{DataQualityRules, Status, Thresholds};
+use examlake_transform::{Status, TransformConfig};
 use serde_json::json;
 
 use super::{ingest, transform};
@@ -247,13 +247,8 @@ fn run_tenant_steps(
         }
         return Ok(());
     }
-    let summary = transform::transform_tenant(
-        store.as_ref(),
-        tenant,
-        &DataQualityRules::standard(),
-        &Thresholds::default(),
-        quiet,
-    )?;
+    let summary =
+        transform::transform_tenant(store.as_ref(), TransformConfig::new(tenant.clone()), quiet)?;
     outcome.dq_warnings = summary
         .rules
         .iter()

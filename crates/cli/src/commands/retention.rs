@@ -1,14 +1,21 @@
-//! `examlake retention`: drop old report archives; a dry run unless `--apply`.
+//! `examlake retention`: drop old report archives and, with `--raw-keep-days`, old raw files
+//! the transform has already applied; a dry run unless `--apply`.
 //!
-//! Raw files are not expired: every transform rebuilds the tables from all raw data, so deleting
-//! raw files would delete attempts from the tables. Raw retention waits for the incremental
-//! transform (issue 3).
+//! Retiring a raw file never removes an attempt: the tables are incremental and keep what was
+//! applied. What is lost is the ability to rebuild those attempts from raw (a `--full-rebuild`
+//! then refuses, naming the retired files). The newest raw file of each source/partition is
+//! always kept, because ingest resumes from the landed file names.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
+use examlake_core::layout::{self, Key};
+use examlake_core::storage;
+use examlake_transform::manifest::Manifest;
 
 use crate::cli::RetentionArgs;
 use crate::exit::UsageError;
@@ -21,7 +28,10 @@ pub fn retention(args: &RetentionArgs) -> Result<()> {
         ))
         .into());
     }
-    if !args.reports.is_dir() {
+    if args.raw_keep_days.is_some_and(|days| days < 0) {
+        return Err(UsageError("--raw-keep-days must not be negative".to_string()).into());
+    }
+    if !args.reports.is_dir() && args.raw_keep_days.is_none() {
         return Err(UsageError(format!(
             "reports directory {} does not exist",
             args.reports.display()
@@ -29,12 +39,18 @@ pub fn retention(args: &RetentionArgs) -> Result<()> {
         .into());
     }
     let today = Utc::now().date_naive();
-    let expired = expired_report_dirs(&args.reports, today, args.keep_days)?;
     let verb = if args.apply {
         "deleted"
     } else {
         "would delete"
     };
+    if let Some(raw_days) = args.raw_keep_days {
+        retire_raw(args, today, raw_days, verb)?;
+    }
+    if !args.reports.is_dir() {
+        return Ok(());
+    }
+    let expired = expired_report_dirs(&args.reports, today, args.keep_days)?;
     for dir in &expired {
         if args.apply {
             fs::remove_dir_all(dir).with_context(|| format!("deleting {}", dir.display()))?;
@@ -53,6 +69,89 @@ pub fn retention(args: &RetentionArgs) -> Result<()> {
         }
     );
     Ok(())
+}
+
+/// Retire every tenant's applied raw files older than `keep_days`.
+fn retire_raw(args: &RetentionArgs, today: NaiveDate, keep_days: i64, verb: &str) -> Result<()> {
+    let store = storage::open(&args.warehouse)?;
+    for tenant in layout::tenants(store.as_ref())? {
+        let applied: BTreeSet<String> = Manifest::load(store.as_ref(), &tenant)?
+            .map(|m| m.processed.into_iter().map(|r| r.key).collect())
+            .unwrap_or_default();
+        let listing: Vec<String> = store
+            .list(&layout::raw_dir(&tenant))?
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        let plan = raw_retirement(&listing, &applied, today, keep_days);
+        for key in &plan.retire {
+            if args.apply {
+                store.delete(&Key::parse(key)?)?;
+            }
+            println!("{verb} {}", key);
+        }
+        println!(
+            "retention: tenant {tenant}: {} raw file{} older than {keep_days} days {verb}; kept {} not yet transformed and {} newest per source",
+            plan.retire.len(),
+            if plan.retire.len() == 1 { "" } else { "s" },
+            plan.not_applied,
+            plan.resume_markers,
+        );
+    }
+    Ok(())
+}
+
+/// Which raw files to retire.
+#[derive(Debug, Default, PartialEq)]
+struct RawRetirement {
+    retire: Vec<String>,
+    /// Old enough but not yet applied by the transform: kept.
+    not_applied: usize,
+    /// Old enough and applied, but the newest of their source/partition: kept for resuming.
+    resume_markers: usize,
+}
+
+/// Pure: from raw keys `.../date=<d>/<slug>-<first>-<last>.parquet`, the applied ones landed more
+/// than `keep_days` before `today`, except the newest (highest last position) per slug.
+fn raw_retirement(
+    keys: &[String],
+    applied: &BTreeSet<String>,
+    today: NaiveDate,
+    keep_days: i64,
+) -> RawRetirement {
+    let parsed: Vec<(&String, NaiveDate, &str, i64)> = keys
+        .iter()
+        .filter_map(|key| {
+            let mut segments = key.rsplit('/');
+            let name = segments.next()?.strip_suffix(".parquet")?;
+            let date = segments.next()?.strip_prefix("date=")?;
+            let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+            let mut parts = name.rsplitn(3, '-');
+            let last = parts.next()?.parse::<i64>().ok()?;
+            parts.next()?.parse::<i64>().ok()?;
+            Some((key, date, parts.next()?, last))
+        })
+        .collect();
+    let mut newest: BTreeMap<&str, i64> = BTreeMap::new();
+    for (_, _, slug, last) in &parsed {
+        let entry = newest.entry(slug).or_insert(*last);
+        *entry = (*entry).max(*last);
+    }
+    let mut plan = RawRetirement::default();
+    for (key, date, slug, last) in parsed {
+        if (today - date).num_days() <= keep_days {
+            continue;
+        }
+        if !applied.contains(key.as_str()) {
+            plan.not_applied += 1;
+        } else if newest.get(slug) == Some(&last) {
+            plan.resume_markers += 1;
+        } else {
+            plan.retire.push(key.clone());
+        }
+    }
+    plan.retire.sort();
+    plan
 }
 
 /// Dated report directories (`<reports>/<tenant>/<YYYY-MM-DD>`) older than `keep_days`, except the
@@ -83,4 +182,36 @@ fn expired_report_dirs(reports: &Path, today: NaiveDate, keep_days: i64) -> Resu
     }
     expired.sort();
     Ok(expired)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_retirement_keeps_recent_unapplied_and_the_newest_per_source() {
+        let key = |date: &str, slug: &str, first: i64, last: i64| {
+            format!("tenant=a/raw/date={date}/{slug}-{first:012}-{last:012}.parquet")
+        };
+        let keys = vec![
+            key("2026-01-01", "assessments.a-p0", 0, 9),
+            key("2026-01-02", "assessments.a-p0", 10, 19),
+            key("2026-01-03", "assessments.a-p0", 20, 29),
+            key("2026-01-01", "assessments.a-p1", 0, 4),
+            key("2026-01-01", "drop-a.ndjson", 1, 100),
+            key("2026-01-01", "late.ndjson", 1, 5),
+            key("2026-03-01", "assessments.a-p1", 5, 9),
+        ];
+        let applied: BTreeSet<String> = keys[..5].iter().cloned().collect();
+        let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default();
+        let plan = raw_retirement(&keys, &applied, today, 30);
+        assert_eq!(
+            plan.retire,
+            vec![keys[0].clone(), keys[3].clone(), keys[1].clone()]
+        );
+        // p0's newest and the drop file are resume markers; late.ndjson is not applied yet;
+        // the March file is recent.
+        assert_eq!(plan.resume_markers, 2);
+        assert_eq!(plan.not_applied, 1);
+    }
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use examlake_core::{storage, TenantId};
 use examlake_ingest::DEFAULT_MAX_RECORD_BYTES;
 use examlake_reports::{run as run_reports, ReportRunConfig, ReportRunOutput};
-use examlake_transform::{DataQualityRules, Thresholds};
+use examlake_transform::TransformConfig;
 
 use super::{ingest, transform};
 use crate::cli::RunArgs;
@@ -49,13 +49,8 @@ pub fn run_pipeline(
     )?;
     ingest::print_summary(&landed, tenant);
     let store = storage::open(warehouse)?;
-    let summary = transform::transform_tenant(
-        store.as_ref(),
-        tenant,
-        &DataQualityRules::standard(),
-        &Thresholds::default(),
-        quiet,
-    )?;
+    let summary =
+        transform::transform_tenant(store.as_ref(), TransformConfig::new(tenant.clone()), quiet)?;
     transform::print_summary(&summary);
     let today = Utc::now().date_naive();
     let config = ReportRunConfig::all(tenant.clone(), PathBuf::from(reports), today);

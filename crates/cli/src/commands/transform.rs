@@ -1,7 +1,7 @@
 //! `examlake transform`
 
 use anyhow::{Context, Result};
-use examlake_core::{layout, storage, Storage, TenantId};
+use examlake_core::{layout, storage, Storage};
 use examlake_transform::{run, DataQualityRules, DataQualitySummary, Thresholds, TransformConfig};
 
 use crate::cli::TransformArgs;
@@ -31,7 +31,14 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
     }
     let mut failed = Vec::new();
     for tenant in tenants {
-        let summary = transform_tenant(store.as_ref(), &tenant, &rules, &thresholds, quiet)?;
+        let config = TransformConfig {
+            rules: rules.clone(),
+            thresholds: thresholds.clone(),
+            batch_records: args.batch_records,
+            full_rebuild: args.full_rebuild,
+            ..TransformConfig::new(tenant)
+        };
+        let summary = transform_tenant(store.as_ref(), config, quiet)?;
         print_summary(&summary);
         failed.extend(dq_errors(&summary));
     }
@@ -61,17 +68,11 @@ pub fn dq_errors(summary: &DataQualitySummary) -> Vec<String> {
 
 pub fn transform_tenant(
     store: &dyn Storage,
-    tenant: &TenantId,
-    rules: &DataQualityRules,
-    thresholds: &Thresholds,
+    config: TransformConfig,
     quiet: bool,
 ) -> Result<DataQualitySummary> {
+    let tenant = &config.tenant;
     let bar = progress::bar(0, &format!("transforming {tenant}"), false, quiet);
-    let config = TransformConfig {
-        tenant: tenant.clone(),
-        rules: rules.clone(),
-        thresholds: thresholds.clone(),
-    };
     let summary = run(&config, store, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -82,6 +83,26 @@ pub fn transform_tenant(
 }
 
 pub fn print_summary(s: &DataQualitySummary) {
+    let run = &s.run;
+    println!(
+        "transform {}: {} ({} new raw files, {} records, {} batches{})",
+        s.tenant,
+        if run.full_rebuild {
+            "full build"
+        } else if run.raw_files_read == 0 {
+            "nothing new"
+        } else {
+            "incremental"
+        },
+        run.raw_files_read,
+        run.raw_records_read,
+        run.batches,
+        if run.parts_rewritten > 0 {
+            format!(", {} earlier parts rewritten", run.parts_rewritten)
+        } else {
+            String::new()
+        }
+    );
     println!(
         "transform {}: {} raw records -> {} assessments, {} questions, {} exams; quarantined {} test records, {} schema violations, {} superseded versions; dropped {} exact duplicates; flagged {} count mismatches",
         s.tenant, s.raw_records, s.assessments, s.questions, s.exams, s.test_records, s.schema_violations, s.superseded_versions, s.exact_duplicates_dropped, s.counts_mismatches

@@ -330,7 +330,7 @@ fn every_route_to_another_tenants_data_is_refused() {
     for (name, sql) in [
         (
             "path.sql",
-            format!("SELECT * FROM read_parquet('w/tenant={b}/tables/assessments/data.parquet')"),
+            format!("SELECT * FROM read_parquet('w/tenant={b}/tables/assessments/*.parquet')"),
         ),
         ("schema.sql", format!("SELECT * FROM {b}.assessments")),
         ("quoted.sql", format!("SELECT * FROM \"tenant={b}\"")),

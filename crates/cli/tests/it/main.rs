@@ -3,6 +3,7 @@
 mod browser;
 mod cli;
 mod hdfs;
+mod incremental;
 mod independent_check;
 mod isolation;
 mod kafka;
@@ -67,4 +68,37 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// A curated table of `tenant` in the local warehouse `warehouse`, read the way examlake reads it:
+/// every file the transform manifest names, stacked.
+pub fn read_table(warehouse: &Path, tenant: &str, table: &str) -> polars::prelude::DataFrame {
+    use polars::prelude::*;
+    let root = warehouse.join(format!("tenant={tenant}"));
+    let manifest_path = root.join("tables/_manifest.json");
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(&manifest_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", manifest_path.display()));
+    let files: Vec<String> = manifest["tables"][table]
+        .as_array()
+        .unwrap_or_else(|| panic!("manifest has no table {table}"))
+        .iter()
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect();
+    let frames: Vec<LazyFrame> = files
+        .iter()
+        .map(|file| {
+            let path = warehouse.join(file);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            ParquetReader::new(std::io::Cursor::new(bytes))
+                .finish()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+                .lazy()
+        })
+        .collect();
+    concat(frames, UnionArgs::default())
+        .and_then(LazyFrame::collect)
+        .unwrap_or_else(|e| panic!("stacking {table}: {e}"))
 }

@@ -10,7 +10,7 @@
 use examlake_core::schema::assessments as a;
 use polars::prelude::*;
 
-use crate::frames::internal::{ARRIVAL, CONTENT_HASH};
+use crate::frames::internal::ARRIVAL;
 
 /// Parsed customer attempts, each flagged when its keen_id occurs more than once.
 pub fn customer_attempts(parsed: LazyFrame) -> PolarsResult<LazyFrame> {
@@ -27,7 +27,7 @@ pub fn without_exact_duplicates(attempts: LazyFrame) -> LazyFrame {
     attempts
         .sort([ARRIVAL], SortMultipleOptions::default())
         .unique_stable_generic(
-            Some(vec![col(a::KEEN_ID), col(CONTENT_HASH)]),
+            Some(vec![col(a::KEEN_ID), col(a::PAYLOAD_HASH)]),
             UniqueKeepStrategy::First,
         )
 }
@@ -67,6 +67,7 @@ pub fn columns() -> Vec<Expr> {
         a::COUNTS_PRESENT,
         a::COUNTS_CONSISTENT,
         a::HAD_DUPLICATES,
+        a::PAYLOAD_HASH,
         lineage::SOURCE,
         lineage::PARTITION,
         lineage::POSITION,

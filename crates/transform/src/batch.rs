@@ -1,0 +1,566 @@
+//! One batch of new raw files applied to the tables.
+//!
+//! The batch is parsed, then the versions of every keen_id it holds are decided together with the
+//! versions earlier batches already kept (read back from their parts) or quarantined as
+//! superseded: the same rules as a full build (`tables/assessments.rs`), so incremental results
+//! equal a rebuild. The batch writes one new part of each table and its quarantine; an earlier
+//! part that held an attempt this batch re-decided is written again (next generation) without it.
+//! Nothing is visible until the caller commits the manifest.
+
+use std::collections::{BTreeSet, HashSet};
+
+use examlake_core::layout::Table;
+use examlake_core::schema::{assessments as a, lineage, raw};
+use examlake_core::{Storage, TenantId};
+use polars::prelude::*;
+
+use crate::config::TransformConfig;
+use crate::data_quality::{
+    COUNTS_MISMATCH, COUNTS_MISSING, EXACT_DUPLICATE, SCHEMA_VIOLATION, SUPERSEDED_VERSION,
+    TEST_RECORD,
+};
+use crate::error::{building, Result};
+use crate::frames::internal::{ARRIVAL, ORIGIN, ROW};
+use crate::frames::{self, Lineage, Origin, Rejections, Version};
+use crate::key_index::{key_hash, KeyIndex};
+use crate::manifest::{Manifest, Part, PART_TABLES};
+use crate::parse::ParsedAttempt;
+use crate::run::RawInput;
+use crate::tables::{assessments, options, questions};
+use crate::{scan, sink};
+
+/// New raw files, parsed, waiting to be applied.
+#[derive(Default)]
+pub struct BatchInput {
+    pub parsed: Vec<(Lineage, u64, ParsedAttempt)>,
+    pub rejections: Rejections,
+    /// The raw files, kept until the batch is applied (superseded versions keep their bytes).
+    pub raw: Vec<DataFrame>,
+    pub inputs: Vec<RawInput>,
+    pub records: usize,
+}
+
+/// What one batch did.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub parts_rewritten: usize,
+}
+
+/// The earlier versions of the batch's keen_ids, read back from the tables.
+#[derive(Default)]
+struct ReadBack {
+    assessments: Vec<DataFrame>,
+    questions: Vec<DataFrame>,
+    options: Vec<DataFrame>,
+    superseded: Vec<DataFrame>,
+    /// Earlier parts without the read-back attempts, to be written as their next generation.
+    rewrites: Vec<(Part, [DataFrame; 3])>,
+}
+
+/// Apply `input` to the tables described by `manifest` (updated in place, not saved).
+pub fn apply(
+    mut input: BatchInput,
+    manifest: &mut Manifest,
+    index: &mut KeyIndex,
+    store: &dyn Storage,
+    config: &TransformConfig,
+) -> Result<BatchOutcome> {
+    let tenant = &config.tenant;
+    order_by_arrival(&mut input.parsed);
+    let new_attempts = frames::attempts_frame(&input.parsed).map_err(building("assessments"))?;
+    let new_questions = frames::questions_frame(&input.parsed).map_err(building("questions"))?;
+    let new_options = frames::options_frame(&input.parsed).map_err(building("options"))?;
+    let known = known_ids(&input.parsed, index);
+    input.parsed = Vec::new();
+
+    let read_back = read_back(store, tenant, manifest, index, &known)?;
+    let pulled_ids: HashSet<String> = read_back
+        .assessments
+        .iter()
+        .flat_map(|df| string_values(df, a::KEEN_ID))
+        .collect();
+    let versions = versions(&new_attempts, &read_back)?;
+    let customer = assessments::customer_attempts(versions)
+        .and_then(LazyFrame::collect)
+        .map_err(building("assessments"))?;
+    let distinct = assessments::without_exact_duplicates(customer.clone().lazy())
+        .collect()
+        .map_err(building("assessments"))?;
+    let contenders = distinct
+        .clone()
+        .lazy()
+        .filter(col(ORIGIN).neq(lit(Origin::Superseded as i32)));
+    let latest = assessments::latest_versions(contenders.clone())
+        .and_then(LazyFrame::collect)
+        .map_err(building("assessments"))?;
+    let superseded = assessments::superseded(contenders, latest.clone().lazy())
+        .collect()
+        .map_err(building("quarantine"))?;
+    let dropped = customer
+        .lazy()
+        .anti_join(
+            distinct.lazy().select([col(ARRIVAL)]),
+            col(ARRIVAL),
+            col(ARRIVAL),
+        )
+        .collect()
+        .map_err(building("data quality"))?;
+
+    let part = Part {
+        id: manifest.next_part,
+        ..Part::default()
+    };
+    manifest.next_part += 1;
+    let tables = new_part_tables(
+        &latest,
+        new_attempts,
+        new_questions,
+        new_options,
+        &read_back,
+    )?;
+    let mut rejections = std::mem::take(&mut input.rejections);
+    rejections.append(superseded_rejections(
+        &superseded,
+        &input.raw,
+        &manifest.processed,
+        store,
+    )?);
+
+    let outcome = BatchOutcome {
+        parts_rewritten: read_back.rewrites.len(),
+    };
+    record_counts(
+        manifest,
+        &input,
+        &rejections,
+        &dropped,
+        &superseded,
+        &tables[0],
+    )?;
+    update_index(index, &tables[0], &superseded, &pulled_ids, part.id)?;
+    write_rewrites(store, tenant, manifest, read_back.rewrites)?;
+    write_part(store, tenant, manifest, part, tables, &mut rejections)?;
+    manifest.processed.extend(input.inputs);
+    Ok(outcome)
+}
+
+/// Number the batch's rows in arrival order: received time, then source, partition and position.
+fn order_by_arrival(parsed: &mut [(Lineage, u64, ParsedAttempt)]) {
+    parsed.sort_by(|(a, _, _), (b, _, _)| {
+        (a.received_at_us, &a.source, a.partition, a.position).cmp(&(
+            b.received_at_us,
+            &b.source,
+            b.partition,
+            b.position,
+        ))
+    });
+    for (arrival, row) in parsed.iter_mut().enumerate() {
+        row.1 = arrival as u64;
+    }
+}
+
+/// The batch's keen_ids that earlier batches may have seen (by hash; false positives are harmless).
+fn known_ids(parsed: &[(Lineage, u64, ParsedAttempt)], index: &KeyIndex) -> BTreeSet<String> {
+    parsed
+        .iter()
+        .map(|(_, _, attempt)| &attempt.keen_id)
+        .filter(|keen_id| index.is_known(key_hash(keen_id)))
+        .cloned()
+        .collect()
+}
+
+/// Read back the kept and superseded versions of `known` keen_ids from earlier parts.
+fn read_back(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    manifest: &Manifest,
+    index: &KeyIndex,
+    known: &BTreeSet<String>,
+) -> Result<ReadBack> {
+    let mut back = ReadBack::default();
+    if known.is_empty() {
+        return Ok(back);
+    }
+    let ids = DataFrame::new(
+        known.len(),
+        vec![Column::new(
+            a::KEEN_ID.into(),
+            known.iter().map(String::as_str).collect::<Vec<_>>(),
+        )],
+    )
+    .map_err(building("assessments"))?
+    .lazy();
+    let hashes: Vec<u64> = known.iter().map(|id| key_hash(id)).collect();
+    let touched = index.touched(hashes.iter());
+    for part in manifest
+        .parts
+        .iter()
+        .filter(|p| touched.kept_parts.contains(&p.id))
+    {
+        let mut pulled = Vec::new();
+        let mut remaining = Vec::new();
+        for table in PART_TABLES {
+            let df = scan::read_table_file(store, &part.key(tenant, table), None)?.lazy();
+            let split = |kept: LazyFrame| kept.collect().map_err(building(table.name()));
+            pulled.push(split(df.clone().semi_join(
+                ids.clone(),
+                col(a::KEEN_ID),
+                col(a::KEEN_ID),
+            ))?);
+            remaining.push(split(df.anti_join(
+                ids.clone(),
+                col(a::KEEN_ID),
+                col(a::KEEN_ID),
+            ))?);
+        }
+        if pulled[0].height() == 0 {
+            continue;
+        }
+        let [pa, pq, po]: [DataFrame; 3] = pulled.try_into().unwrap_or_else(|_| unreachable!());
+        back.assessments.push(pa);
+        back.questions.push(pq);
+        back.options.push(po);
+        let remaining: [DataFrame; 3] = remaining.try_into().unwrap_or_else(|_| unreachable!());
+        back.rewrites.push((part.clone(), remaining));
+    }
+    for part in manifest
+        .parts
+        .iter()
+        .filter(|p| touched.superseded_parts.contains(&p.id))
+    {
+        let df = scan::read_table_file(
+            store,
+            &part.quarantine_key(tenant),
+            Some(&[
+                "rule",
+                a::KEEN_ID,
+                a::PAYLOAD_HASH,
+                a::SUBMITTED_AT,
+                raw::SOURCE,
+                raw::PARTITION,
+                raw::POSITION,
+                raw::RECEIVED_AT,
+            ]),
+        )?;
+        let versions = df
+            .lazy()
+            .filter(col("rule").eq(lit(SUPERSEDED_VERSION)))
+            .semi_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID))
+            .collect()
+            .map_err(building("quarantine"))?;
+        back.superseded.push(versions);
+    }
+    Ok(back)
+}
+
+/// Every version taking part in the decision: the batch's, the kept and the superseded ones,
+/// in one arrival order across all of them.
+fn versions(new_attempts: &DataFrame, back: &ReadBack) -> Result<LazyFrame> {
+    let identity = |origin: Origin, row: Expr| {
+        vec![
+            col(a::KEEN_ID),
+            col(a::PAYLOAD_HASH),
+            col(a::SUBMITTED_AT),
+            col(raw::RECEIVED_AT),
+            col(lineage::SOURCE),
+            col(lineage::PARTITION),
+            col(lineage::POSITION),
+            row.cast(DataType::Int64).alias(ROW),
+            lit(origin as i32).alias(ORIGIN),
+        ]
+    };
+    let mut all = vec![new_attempts
+        .clone()
+        .lazy()
+        .select(identity(Origin::New, col(ARRIVAL)))];
+    if let Some(kept) = numbered(&back.assessments)? {
+        all.push(kept.select(identity(Origin::Kept, col("_index"))));
+    }
+    if let Some(superseded) = numbered(&back.superseded)? {
+        let renamed = superseded.rename(
+            [raw::SOURCE, raw::PARTITION, raw::POSITION],
+            [lineage::SOURCE, lineage::PARTITION, lineage::POSITION],
+            true,
+        );
+        all.push(renamed.select(identity(Origin::Superseded, col("_index"))));
+    }
+    Ok(concat(all, UnionArgs::default())
+        .map_err(building("assessments"))?
+        .sort_by_exprs(
+            [
+                col(raw::RECEIVED_AT),
+                col(lineage::SOURCE),
+                col(lineage::PARTITION),
+                col(lineage::POSITION),
+            ],
+            SortMultipleOptions::default(),
+        )
+        .with_row_index(ARRIVAL, None))
+}
+
+/// Frames of one table stacked, each row numbered in `_index`; `None` for no frames.
+fn numbered(frames: &[DataFrame]) -> Result<Option<LazyFrame>> {
+    Ok(stacked(frames)?.map(|lf| lf.with_row_index("_index", None)))
+}
+
+fn stacked(frames: &[DataFrame]) -> Result<Option<LazyFrame>> {
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    let lazies: Vec<LazyFrame> = frames.iter().map(|df| df.clone().lazy()).collect();
+    concat(lazies, UnionArgs::default())
+        .map(Some)
+        .map_err(building("read back"))
+}
+
+/// The new part's assessments, questions and options: the batch's winners and the read-back
+/// attempts that still win.
+fn new_part_tables(
+    latest: &DataFrame,
+    new_attempts: DataFrame,
+    new_questions: DataFrame,
+    new_options: DataFrame,
+    back: &ReadBack,
+) -> Result<[DataFrame; 3]> {
+    let new_winners = latest
+        .clone()
+        .lazy()
+        .filter(col(ORIGIN).eq(lit(Origin::New as i32)))
+        .select([
+            col(ROW).cast(DataType::UInt64).alias(ARRIVAL),
+            col(a::HAD_DUPLICATES),
+        ]);
+    let kept_winners = latest
+        .clone()
+        .lazy()
+        .filter(col(ORIGIN).eq(lit(Origin::Kept as i32)))
+        .select([col(a::KEEN_ID)]);
+    let still_winning = |frames: &[DataFrame]| -> Result<Option<LazyFrame>> {
+        Ok(stacked(frames)?
+            .map(|all| all.semi_join(kept_winners.clone(), col(a::KEEN_ID), col(a::KEEN_ID))))
+    };
+    let new_assessments = new_attempts
+        .lazy()
+        .inner_join(new_winners.clone(), col(ARRIVAL), col(ARRIVAL))
+        .select(assessments::columns());
+    let kept_assessments = still_winning(&back.assessments)?.map(|lf| {
+        lf.with_column(lit(true).alias(a::HAD_DUPLICATES))
+            .select(assessments::columns())
+    });
+    let winner_arrivals = new_winners.select([col(ARRIVAL)]);
+    let tables = [
+        (Table::Assessments, new_assessments, kept_assessments),
+        (
+            Table::Questions,
+            questions::questions(new_questions.lazy(), winner_arrivals.clone()),
+            still_winning(&back.questions)?,
+        ),
+        (
+            Table::Options,
+            options::options(new_options.lazy(), winner_arrivals),
+            still_winning(&back.options)?,
+        ),
+    ];
+    let built = tables
+        .into_iter()
+        .map(|(table, new, kept)| {
+            let all = match kept {
+                Some(kept) => concat([new, kept], UnionArgs::default()),
+                None => Ok(new),
+            };
+            all.and_then(LazyFrame::collect)
+                .map_err(building(table.name()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(built.try_into().unwrap_or_else(|_| unreachable!()))
+}
+
+/// Quarantine rows for the versions that lost, with their original bytes.
+fn superseded_rejections(
+    superseded: &DataFrame,
+    batch_raw: &[DataFrame],
+    processed: &[RawInput],
+    store: &dyn Storage,
+) -> Result<Rejections> {
+    let lineages = frames::table_lineages(superseded).map_err(building("quarantine"))?;
+    let mut payloads = scan::payloads_in_frames(batch_raw, &lineages)?;
+    let missing: Vec<usize> = (0..lineages.len())
+        .filter(|&i| payloads[i].is_none())
+        .collect();
+    if !missing.is_empty() {
+        let wanted: Vec<Lineage> = missing.iter().map(|&i| lineages[i].clone()).collect();
+        for (i, payload) in missing
+            .into_iter()
+            .zip(scan::payloads_at(store, processed, &wanted)?)
+        {
+            payloads[i] = payload;
+        }
+    }
+    let keen_ids = string_values(superseded, a::KEEN_ID);
+    let hashes = i64_values(superseded, a::PAYLOAD_HASH, false)?;
+    let submitted = i64_values(superseded, a::SUBMITTED_AT, true)?;
+    let mut rejections = Rejections::default();
+    for (i, lineage) in lineages.into_iter().enumerate() {
+        let reason = match &payloads[i] {
+            Some(_) => "superseded by a later version of the same keen_id".to_string(),
+            None => "superseded by a later version of the same keen_id (its raw file was retired: payload not kept)".to_string(),
+        };
+        let version = Version {
+            keen_id: keen_ids[i].clone(),
+            payload_hash: hashes[i],
+            submitted_at_us: submitted[i],
+        };
+        let payload = payloads[i].take().unwrap_or_default();
+        rejections.push_version(lineage, SUPERSEDED_VERSION, reason, &payload, Some(version));
+    }
+    Ok(rejections)
+}
+
+fn record_counts(
+    manifest: &mut Manifest,
+    input: &BatchInput,
+    rejections: &Rejections,
+    dropped: &DataFrame,
+    superseded: &DataFrame,
+    new_assessments: &DataFrame,
+) -> Result<()> {
+    let counts = &mut manifest.counts;
+    counts.raw_records += input.records;
+    counts.schema_violations += rejections.count(SCHEMA_VIOLATION);
+    counts.test_records += rejections.count(TEST_RECORD);
+    counts.exact_duplicates_dropped += dropped.height();
+    counts.superseded_versions += superseded.height();
+    for rule in [SCHEMA_VIOLATION, TEST_RECORD] {
+        manifest.add_examples(rule, rejections.examples(rule));
+    }
+    manifest.add_examples(
+        EXACT_DUPLICATE,
+        describe_rows(&dropped.head(Some(3)), "redelivery of ")?,
+    );
+    manifest.add_examples(
+        SUPERSEDED_VERSION,
+        describe_rows(&superseded.head(Some(3)), "older version of ")?,
+    );
+    let consistent = col(a::COUNTS_CONSISTENT);
+    for (rule, filter) in [
+        (COUNTS_MISMATCH, consistent.clone().eq(lit(false))),
+        (COUNTS_MISSING, consistent.is_null()),
+    ] {
+        let flagged = new_assessments
+            .clone()
+            .lazy()
+            .filter(filter)
+            .limit(3)
+            .collect()
+            .map_err(building("data quality"))?;
+        manifest.add_examples(rule, describe_rows(&flagged, "")?);
+    }
+    Ok(())
+}
+
+fn update_index(
+    index: &mut KeyIndex,
+    new_assessments: &DataFrame,
+    superseded: &DataFrame,
+    pulled_ids: &HashSet<String>,
+    part: u32,
+) -> Result<()> {
+    for keen_id in string_values(new_assessments, a::KEEN_ID) {
+        let hash = key_hash(&keen_id);
+        if pulled_ids.contains(&keen_id) {
+            index.move_kept(hash, part);
+        } else {
+            index.add_kept(hash, part);
+        }
+    }
+    for keen_id in string_values(superseded, a::KEEN_ID) {
+        index.add_superseded(key_hash(&keen_id), part);
+    }
+    Ok(())
+}
+
+/// Write the next generation of each earlier part that lost attempts to this batch.
+fn write_rewrites(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    manifest: &mut Manifest,
+    rewrites: Vec<(Part, [DataFrame; 3])>,
+) -> Result<()> {
+    for (part, mut frames) in rewrites {
+        let next = Part {
+            generation: part.generation + 1,
+            assessments: frames[0].height(),
+            questions: frames[1].height(),
+            options: frames[2].height(),
+            ..part
+        };
+        for (table, df) in PART_TABLES.iter().zip(frames.iter_mut()) {
+            sink::write_parquet(store, &next.key(tenant, *table), df)?;
+        }
+        if let Some(entry) = manifest.part_mut(next.id) {
+            *entry = next;
+        }
+    }
+    Ok(())
+}
+
+fn write_part(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    manifest: &mut Manifest,
+    mut part: Part,
+    mut tables: [DataFrame; 3],
+    rejections: &mut Rejections,
+) -> Result<()> {
+    part.assessments = tables[0].height();
+    part.questions = tables[1].height();
+    part.options = tables[2].height();
+    for (table, df) in PART_TABLES.iter().zip(tables.iter_mut()) {
+        sink::write_parquet(store, &part.key(tenant, *table), df)?;
+    }
+    let mut quarantine = rejections.to_frame().map_err(building("quarantine"))?;
+    sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
+    manifest.parts.push(part);
+    Ok(())
+}
+
+/// "keen_id K at SOURCE@POSITION" for each row of a frame with curated lineage columns.
+pub fn describe_rows(df: &DataFrame, prefix: &str) -> Result<Vec<String>> {
+    let keen = string_values(df, a::KEEN_ID);
+    let lineages = frames::table_lineages(df).map_err(building("data quality"))?;
+    Ok(lineages
+        .iter()
+        .zip(keen)
+        .map(|(l, keen_id)| format!("{prefix}keen_id {keen_id} at {}@{}", l.source, l.position))
+        .collect())
+}
+
+fn string_values(df: &DataFrame, name: &str) -> Vec<String> {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.str().ok())
+        .map(|values| {
+            values
+                .iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn i64_values(df: &DataFrame, name: &str, cast: bool) -> Result<Vec<i64>> {
+    let column = df.column(name).map_err(building("quarantine"))?;
+    let column = if cast {
+        column
+            .cast(&DataType::Int64)
+            .map_err(building("quarantine"))?
+    } else {
+        column.clone()
+    };
+    Ok(column
+        .i64()
+        .map_err(building("quarantine"))?
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect())
+}
