@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side by side, in one run, on the same generated NDJSON: examlake (file ingest + transform),
-# DuckDB (read_json + unnest to Parquet) and the serde_json parse floor. Prints wall time, MB/s,
+# DuckDB (read_json + unnest to Parquet), Python Polars (read_ndjson + explode), PySpark the seed's
+# way (spark.read.json with inference + explode) and the serde_json parse floor.
+# Set SKIP_PYSPARK=1 to leave PySpark out (it needs several minutes at 1M). Prints wall time, MB/s,
 # peak RSS and each one's ratio to examlake.
 #
 # Usage: bench/compare_transform.sh [ATTEMPTS]   (default 100000; data in ./bench-data, git-ignored)
@@ -13,7 +15,7 @@ VENV="${EXAMLAKE_VENV:-$HOME/.cache/examlake-venv}"
 # build of one package alone resolves other features and recompiles Polars.
 cargo test --release --locked --workspace --no-run >/dev/null 2>&1
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check duckdb==2.0.1
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check duckdb==2.0.1 polars==2.1.0 pyspark==4.3.0
 BIN="$CARGO_TARGET_DIR/release"
 DATA="bench-data"; mkdir -p "$DATA"
 INPUT="$DATA/attempts-$N.ndjson"
@@ -23,10 +25,14 @@ MB=$(du -m "$INPUT" | cut -f1)
 # shellcheck source=bench/measure.sh
 source bench/measure.sh
 
-rm -rf "$DATA/warehouse" "$DATA/duckdb"
+rm -rf "$DATA/warehouse" "$DATA/duckdb" "$DATA/polars" "$DATA/pyspark"
 results=()
 results+=("$(measure examlake bash -c "'$BIN/examlake' -q ingest --from-file '$INPUT' --tenant bench --warehouse '$DATA/warehouse' && '$BIN/examlake' -q transform --warehouse '$DATA/warehouse'")")
 results+=("$(measure duckdb "$VENV/bin/python" bench/duckdb_transform.py "$INPUT" "$DATA/duckdb")")
+results+=("$(measure python_polars "$VENV/bin/python" bench/polars_transform.py "$INPUT" "$DATA/polars")")
+if [ -z "${SKIP_PYSPARK:-}" ]; then
+  results+=("$(measure pyspark_seed "$VENV/bin/python" bench/pyspark_transform.py "$INPUT" "$DATA/pyspark")")
+fi
 results+=("$(measure serde_parse_floor "$BIN/examples/parse_floor" "$INPUT")")
 
 base=$(echo "${results[0]}" | cut -d' ' -f2)

@@ -92,9 +92,13 @@ echo "== item analysis: a second implementation (numpy) agrees"
 "$CARGO_TARGET_DIR/release/examlake" report item-analysis --tenant acme --warehouse "$interop_dir/warehouse" \
   --format json > "$interop_dir/item_analysis.json"
 "$VENV/bin/python" scripts/item_analysis_check.py "$interop_dir/warehouse" acme "$interop_dir/item_analysis.json"
+echo "== distractors: a second implementation (numpy) agrees"
+"$CARGO_TARGET_DIR/release/examlake" report distractors --tenant acme --warehouse "$interop_dir/warehouse" \
+  --format json > "$interop_dir/distractors.json"
+"$VENV/bin/python" scripts/distractors_check.py "$interop_dir/warehouse" acme "$interop_dir/distractors.json"
 
 echo "== docker-compose.yml: structure matches the services script and the CLI"
 "$VENV/bin/python" scripts/check_compose.py "$CARGO_TARGET_DIR/release/examlake"
 
 # One closing line for the whole run: every cargo test binary's counts plus the interop check.
-awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed + 3, failed }' "$test_log"
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed + 4, failed }' "$test_log"

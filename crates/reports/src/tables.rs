@@ -9,45 +9,51 @@ use examlake_core::layout::{self, Key, Table};
 use examlake_core::{table_files, Storage, TenantId};
 use polars::prelude::*;
 use polars::sql::SQLContext;
+use std::sync::OnceLock;
 
 use crate::error::{ReportsError, Result};
 
-/// The tenant's tables, loaded once per run.
-pub struct TenantTables {
+/// The tenant's tables, each read from the warehouse the first time a query names it.
+pub struct TenantTables<'s> {
     pub tenant: TenantId,
-    frames: Vec<(Table, DataFrame)>,
+    store: &'s dyn Storage,
+    frames: [OnceLock<DataFrame>; 4],
 }
 
-impl TenantTables {
-    /// Load every curated table of `tenant`.
-    pub fn load(store: &dyn Storage, tenant: &TenantId) -> Result<Self> {
-        let frames = Table::ALL
-            .into_iter()
-            .map(|table| Ok((table, read_table(store, tenant, table)?)))
-            .collect::<Result<Vec<_>>>()?;
+impl<'s> TenantTables<'s> {
+    /// The tables of `tenant`; fails early when the tenant has never been transformed.
+    pub fn load(store: &'s dyn Storage, tenant: &TenantId) -> Result<Self> {
+        if table_files::table_keys(store, tenant, Table::Assessments)?.is_none() {
+            return Err(ReportsError::MissingTable {
+                table: Table::Assessments.name(),
+                tenant: tenant.to_string(),
+                warehouse: store.url(),
+            });
+        }
         Ok(TenantTables {
             tenant: tenant.clone(),
-            frames,
+            store,
+            frames: Default::default(),
         })
     }
 
-    pub fn frame(&self, table: Table) -> &DataFrame {
-        // Every table is loaded in `load`, so the lookup cannot miss.
-        &self
-            .frames
-            .iter()
-            .find(|(t, _)| *t == table)
-            .unwrap_or(&self.frames[0])
-            .1
+    /// One table, read on first use.
+    pub fn frame(&self, table: Table) -> Result<&DataFrame> {
+        let slot = &self.frames[Table::ALL.iter().position(|t| *t == table).unwrap_or(0)];
+        if let Some(df) = slot.get() {
+            return Ok(df);
+        }
+        let df = read_table(self.store, &self.tenant, table)?;
+        Ok(slot.get_or_init(|| df))
     }
 
-    /// A SQL context that knows exactly this tenant's tables.
-    pub fn sql_context(&self) -> SQLContext {
+    /// A SQL context that knows exactly this tenant's tables (those `sql` names are read).
+    pub fn sql_context(&self, sql: &str) -> Result<SQLContext> {
         let context = SQLContext::new();
-        for (table, df) in &self.frames {
-            context.register(table.name(), df.clone().lazy());
+        for table in tables_named(sql) {
+            context.register(table.name(), self.frame(table)?.clone().lazy());
         }
-        context
+        Ok(context)
     }
 
     /// Run one query to a DataFrame.
@@ -56,11 +62,24 @@ impl TenantTables {
             query: name.to_string(),
             source,
         };
-        self.sql_context()
+        self.sql_context(sql)?
             .execute(sql)
             .and_then(LazyFrame::collect)
             .map_err(query_error)
     }
+}
+
+/// The tables whose names occur in `sql` as whole words (a superset of those it reads: a name in
+/// a comment or string only costs a read).
+fn tables_named(sql: &str) -> Vec<Table> {
+    let words: std::collections::HashSet<String> = sql
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    Table::ALL
+        .into_iter()
+        .filter(|table| words.contains(table.name()))
+        .collect()
 }
 
 fn read_table(store: &dyn Storage, tenant: &TenantId, table: Table) -> Result<DataFrame> {
@@ -93,4 +112,18 @@ fn read_part(store: &dyn Storage, key: &Key) -> Result<DataFrame> {
             key: key.to_string(),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_tables_named_as_words_are_read() {
+        assert_eq!(
+            tables_named("SELECT * FROM questions q JOIN Assessments a ON q.keen_id = a.keen_id"),
+            vec![Table::Assessments, Table::Questions]
+        );
+        assert_eq!(tables_named("SELECT exam_name FROM exams_view"), vec![]);
+    }
 }

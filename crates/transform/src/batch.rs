@@ -368,6 +368,11 @@ fn new_part_tables(
                 Some(kept) => concat([new, kept], UnionArgs::default()),
                 None => Ok(new),
             };
+            // Attempts in start order, so sums over a part do not depend on arrival order.
+            let all = all.map(|lf| match table {
+                Table::Assessments => assessments::assessments(lf),
+                _ => lf,
+            });
             all.and_then(LazyFrame::collect)
                 .map_err(building(table.name()))
         })

@@ -414,6 +414,15 @@ fn nightly_with_kafka_lands_only_new_messages_and_leaves_unchanged_tenants_alone
         )),
         "{second}"
     );
+    // The second transform read only the raw files landed by the second run, all 280 records.
+    let dq: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(d.join(format!("w/tenant={tenant}/tables/data_quality.json")))
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    assert_eq!(dq["run"]["raw_records_read"], 280, "{}", dq["run"]);
+    assert_eq!(dq["run"]["full_rebuild"], false, "{}", dq["run"]);
+    assert_eq!(dq["raw_records"], 3280);
     let overview = std::fs::read_to_string(d.join(format!("r/{tenant}/latest/overview.json")))
         .unwrap_or_default();
     let overview: serde_json::Value = serde_json::from_str(&overview).unwrap_or_default();

@@ -32,6 +32,15 @@ pub fn strings(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<St
         .collect())
 }
 
+/// A string column borrowed as it is (no copy per value); other types are an error.
+pub fn str_column<'a>(
+    df: &'a DataFrame,
+    query: &str,
+    name: &'static str,
+) -> Result<&'a StringChunked> {
+    column(df, query, name)?.str().map_err(shape(query, name))
+}
+
 pub fn ints(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<u64>> {
     let c = column(df, query, name)?
         .cast(&DataType::UInt64)

@@ -6,11 +6,11 @@
 //! upper group. Flags: `key drawn more by the lower group` (check the key) and
 //! `distractor drawn more by the upper group` (ambiguous wording?).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
-use super::columns::{floats, ints, strings};
+use super::columns::{floats, ints, str_column};
 use super::ReportParams;
 use crate::error::Result;
 use crate::queries;
@@ -30,69 +30,81 @@ pub struct OptionPull {
 }
 
 /// One option as shown in one attempt: (option id, is the key, chosen).
-type Shown = (String, bool, bool);
+type Shown<'a> = (&'a str, bool, bool);
 /// One attempt's score and the options it was shown.
-type Presentation = (f64, Vec<Shown>);
+type Presentation<'a> = (f64, Vec<Shown<'a>>);
 /// Attempts presenting one question: keen_id → presentation.
-type Presentations = BTreeMap<String, Presentation>;
+type Presentations<'a> = BTreeMap<&'a str, Presentation<'a>>;
 
 /// Per option: share choosing it among all attempts, the top and the bottom 27% by score.
-pub fn option_pulls(presentations: &Presentations) -> Vec<OptionPull> {
-    let mut attempts: Vec<(&String, &Presentation)> = presentations.iter().collect();
-    attempts.sort_by(|a, b| a.1 .0.total_cmp(&b.1 .0));
+/// One pass per group: linear in the options shown.
+pub fn option_pulls<'a>(presentations: &Presentations<'a>) -> Vec<OptionPull> {
+    let mut attempts: Vec<&Presentation<'a>> = presentations.values().collect();
+    attempts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let n = attempts.len();
     let group = ((n as f64) * 0.27).ceil() as usize;
     let (lower, upper) = (
         &attempts[..group.min(n)],
         &attempts[n.saturating_sub(group)..],
     );
-    let mut options: BTreeMap<&String, bool> = BTreeMap::new();
-    for (_, (_, shown)) in &attempts {
+    let mut options: BTreeMap<&'a str, bool> = BTreeMap::new();
+    for (_, shown) in &attempts {
         for (id, is_key, _) in shown {
-            options.insert(id, *is_key);
+            options.insert(*id, *is_key);
         }
     }
-    let share = |group: &[(&String, &Presentation)], option: &String| {
-        if group.is_empty() {
-            return 0.0;
+    let shares = |group: &[&Presentation<'a>]| -> HashMap<&'a str, f64> {
+        let mut chose: HashMap<&'a str, usize> = HashMap::new();
+        for (_, shown) in group {
+            for (i, (id, _, chosen)) in shown.iter().enumerate() {
+                // An option listed twice in one attempt counts once.
+                if *chosen && !shown[..i].iter().any(|(other, _, c)| other == id && *c) {
+                    *chose.entry(*id).or_default() += 1;
+                }
+            }
         }
-        group
-            .iter()
-            .filter(|(_, (_, shown))| shown.iter().any(|(id, _, chosen)| id == option && *chosen))
-            .count() as f64
-            / group.len() as f64
+        chose
+            .into_iter()
+            .map(|(id, count)| (id, count as f64 / group.len() as f64))
+            .collect()
     };
+    let (all, top, bottom) = (shares(&attempts), shares(upper), shares(lower));
+    let share = |of: &HashMap<&str, f64>, id: &str| of.get(id).copied().unwrap_or(0.0);
     options
         .into_iter()
         .map(|(option, is_key)| OptionPull {
-            option_id: option.clone(),
+            option_id: option.to_string(),
             is_key,
-            overall: share(&attempts, option),
-            upper: share(upper, option),
-            lower: share(lower, option),
+            overall: share(&all, option),
+            upper: share(&top, option),
+            lower: share(&bottom, option),
         })
         .collect()
 }
 
 pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let df = tables.query(QUERY, &queries::load(QUERY, params.queries_dir.as_deref())?)?;
-    let exams = strings(&df, QUERY, "exam_name")?;
-    let questions = strings(&df, QUERY, "question_id")?;
-    let options = strings(&df, QUERY, "option_id")?;
-    let attempts = strings(&df, QUERY, "keen_id")?;
+    let exams = str_column(&df, QUERY, "exam_name")?;
+    let questions = str_column(&df, QUERY, "question_id")?;
+    let options = str_column(&df, QUERY, "option_id")?;
+    let attempts = str_column(&df, QUERY, "keen_id")?;
+    let (exams, questions, options, attempts): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = (
+        exams.iter().map(Option::unwrap_or_default).collect(),
+        questions.iter().map(Option::unwrap_or_default).collect(),
+        options.iter().map(Option::unwrap_or_default).collect(),
+        attempts.iter().map(Option::unwrap_or_default).collect(),
+    );
     let keys = ints(&df, QUERY, "is_key")?;
     let chosen = ints(&df, QUERY, "chosen")?;
     let scores = floats(&df, QUERY, "score")?;
     let mut by_question: BTreeMap<(&str, &str), Presentations> = BTreeMap::new();
     for i in 0..exams.len() {
         let entry = by_question
-            .entry((&exams[i], &questions[i]))
+            .entry((exams[i], questions[i]))
             .or_default()
-            .entry(attempts[i].clone())
+            .entry(attempts[i])
             .or_insert((scores[i].unwrap_or(0.0), Vec::new()));
-        entry
-            .1
-            .push((options[i].clone(), keys[i] == 1, chosen[i] == 1));
+        entry.1.push((options[i], keys[i] == 1, chosen[i] == 1));
     }
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let mut flagged = 0usize;
@@ -164,13 +176,7 @@ mod tests {
             ("k3", 0.75, true, false),
             ("k4", 1.0, true, true),
         ] {
-            p.insert(
-                id.to_string(),
-                (
-                    score,
-                    vec![("A".to_string(), true, a), ("B".to_string(), false, b)],
-                ),
-            );
+            p.insert(id, (score, vec![("A", true, a), ("B", false, b)]));
         }
         let pulls = option_pulls(&p);
         assert_eq!(

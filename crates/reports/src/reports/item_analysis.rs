@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::columns::{ints, strings};
+use super::columns::{ints, str_column};
 use super::{ReportParams, MAX_BARS};
 use crate::charts::{Bar, Chart, ValueFormat};
 use crate::error::Result;
@@ -28,7 +28,7 @@ use crate::tables::TenantTables;
 const QUERY: &str = "item_analysis.sql";
 
 /// One attempt's answers: question id → 1.0 right / 0.0 not.
-type Answers = BTreeMap<String, f64>;
+type Answers<'a> = BTreeMap<&'a str, f64>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemStats {
@@ -54,18 +54,23 @@ pub struct ExamReliability {
 
 pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let df = tables.query(QUERY, &queries::load(QUERY, params.queries_dir.as_deref())?)?;
-    let exams = strings(&df, QUERY, "exam_name")?;
-    let attempts = strings(&df, QUERY, "keen_id")?;
-    let questions = strings(&df, QUERY, "question_id")?;
+    let exams = str_column(&df, QUERY, "exam_name")?;
+    let attempts = str_column(&df, QUERY, "keen_id")?;
+    let questions = str_column(&df, QUERY, "question_id")?;
     let correct = ints(&df, QUERY, "correct")?;
     let mut by_exam: BTreeMap<&str, BTreeMap<&str, Answers>> = BTreeMap::new();
-    for i in 0..exams.len() {
+    for (((exam, attempt), question), correct) in exams
+        .iter()
+        .zip(attempts.iter())
+        .zip(questions.iter())
+        .zip(correct)
+    {
         by_exam
-            .entry(&exams[i])
+            .entry(exam.unwrap_or_default())
             .or_default()
-            .entry(&attempts[i])
+            .entry(attempt.unwrap_or_default())
             .or_default()
-            .insert(questions[i].clone(), correct[i] as f64);
+            .insert(question.unwrap_or_default(), correct as f64);
     }
     let mut items = Vec::new();
     let mut reliability = Vec::new();
@@ -90,7 +95,7 @@ pub fn analyse_exam(
     } else {
         None
     };
-    let mut question_ids: Vec<&String> = answers.iter().flat_map(|a| a.keys()).collect();
+    let mut question_ids: Vec<&str> = answers.iter().flat_map(|a| a.keys().copied()).collect();
     question_ids.sort();
     question_ids.dedup();
     let items = question_ids
@@ -176,9 +181,9 @@ fn item_stats(
 /// The most common question set of an exam (ties: more questions, then by ids) and the 0/1
 /// matrix of the attempts that saw exactly it, columns in the set's sorted order.
 fn modal_matrix(answers: &[&Answers]) -> (Vec<String>, Vec<Vec<f64>>) {
-    let mut sets: BTreeMap<Vec<&String>, usize> = BTreeMap::new();
+    let mut sets: BTreeMap<Vec<&str>, usize> = BTreeMap::new();
     for attempt in answers {
-        *sets.entry(attempt.keys().collect()).or_default() += 1;
+        *sets.entry(attempt.keys().copied().collect()).or_default() += 1;
     }
     let Some(modal) = sets
         .iter()
@@ -193,10 +198,10 @@ fn modal_matrix(answers: &[&Answers]) -> (Vec<String>, Vec<Vec<f64>>) {
     };
     let matrix = answers
         .iter()
-        .filter(|a| a.len() == modal.len() && a.keys().zip(&modal).all(|(x, y)| x == *y))
+        .filter(|a| a.len() == modal.len() && a.keys().zip(&modal).all(|(x, y)| x == y))
         .map(|a| a.values().copied().collect())
         .collect();
-    (modal.into_iter().cloned().collect(), matrix)
+    (modal.into_iter().map(str::to_string).collect(), matrix)
 }
 
 fn report(

@@ -78,7 +78,7 @@ pub fn columns() -> Vec<Expr> {
     .collect()
 }
 
-/// `assessments` from the winning versions: published columns, ordered by start time.
+/// `assessments` (one part) from the winning versions: published columns, ordered by start time.
 pub fn assessments(latest: LazyFrame) -> LazyFrame {
     latest
         .sort([a::STARTED_AT, a::KEEN_ID], SortMultipleOptions::default())
