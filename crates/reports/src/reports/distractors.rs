@@ -6,140 +6,169 @@
 //! upper group. Flags: `key drawn more by the lower group` (check the key) and
 //! `distractor drawn more by the upper group` (ambiguous wording?).
 
-use std::collections::{BTreeMap, HashMap};
-
 use serde_json::{json, Value};
+
+use polars::prelude::*;
 
 use super::columns::{floats, ints, str_column};
 use super::ReportParams;
-use crate::error::Result;
+use crate::error::{ReportsError, Result};
 use crate::queries;
 use crate::report::Report;
 use crate::tables::TenantTables;
 
 const QUERY: &str = "distractors.sql";
 
-/// One option's pull, overall and by group.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OptionPull {
-    pub option_id: String,
-    pub is_key: bool,
-    pub overall: f64,
-    pub upper: f64,
-    pub lower: f64,
-}
-
-/// One option as shown in one attempt: (option id, is the key, chosen).
-type Shown<'a> = (&'a str, bool, bool);
-/// One attempt's score and the options it was shown.
-type Presentation<'a> = (f64, Vec<Shown<'a>>);
-/// Attempts presenting one question: keen_id → presentation.
-type Presentations<'a> = BTreeMap<&'a str, Presentation<'a>>;
-
-/// Per option: share choosing it among all attempts, the top and the bottom 27% by score.
-/// One pass per group: linear in the options shown.
-pub fn option_pulls<'a>(presentations: &Presentations<'a>) -> Vec<OptionPull> {
-    let mut attempts: Vec<&Presentation<'a>> = presentations.values().collect();
-    attempts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let n = attempts.len();
-    let group = ((n as f64) * 0.27).ceil() as usize;
-    let (lower, upper) = (
-        &attempts[..group.min(n)],
-        &attempts[n.saturating_sub(group)..],
-    );
-    let mut options: BTreeMap<&'a str, bool> = BTreeMap::new();
-    for (_, shown) in &attempts {
-        for (id, is_key, _) in shown {
-            options.insert(*id, *is_key);
-        }
-    }
-    let shares = |group: &[&Presentation<'a>]| -> HashMap<&'a str, f64> {
-        let mut chose: HashMap<&'a str, usize> = HashMap::new();
-        for (_, shown) in group {
-            for (i, (id, _, chosen)) in shown.iter().enumerate() {
-                // An option listed twice in one attempt counts once.
-                if *chosen && !shown[..i].iter().any(|(other, _, c)| other == id && *c) {
-                    *chose.entry(*id).or_default() += 1;
-                }
-            }
-        }
-        chose
-            .into_iter()
-            .map(|(id, count)| (id, count as f64 / group.len() as f64))
-            .collect()
-    };
-    let (all, top, bottom) = (shares(&attempts), shares(upper), shares(lower));
-    let share = |of: &HashMap<&str, f64>, id: &str| of.get(id).copied().unwrap_or(0.0);
-    options
-        .into_iter()
-        .map(|(option, is_key)| OptionPull {
-            option_id: option.to_string(),
-            is_key,
-            overall: share(&all, option),
-            upper: share(&top, option),
-            lower: share(&bottom, option),
-        })
-        .collect()
+/// Per question and option of `shown` (one row per option shown in an attempt: `exam_name`,
+/// `question_id`, `option_id`, `keen_id`, `is_key`, `chosen`, `score`): the attempts presenting the
+/// question, and the share choosing the option among them, in their top 27% and their bottom 27%
+/// by score (ties in keen_id order; groups of ceil(0.27·n) attempts). Grouped in Polars: linear in
+/// the options shown, with no per-attempt maps.
+pub fn option_pulls(shown: LazyFrame) -> PolarsResult<LazyFrame> {
+    let question = || [col("exam_name"), col("question_id")];
+    let attempt = || [col("exam_name"), col("question_id"), col("keen_id")];
+    let ranked = shown
+        .clone()
+        .group_by(attempt())
+        .agg([col("score").first().fill_null(lit(0.0)).alias("score")])
+        .sort_by_exprs(
+            [
+                col("exam_name"),
+                col("question_id"),
+                col("score"),
+                col("keen_id"),
+            ],
+            SortMultipleOptions::default(),
+        )
+        .with_row_index("_i", None)
+        .with_columns([
+            (col("_i") - col("_i").min().over(question())?)
+                .cast(DataType::Int64)
+                .alias("_rank"),
+            len()
+                .over(question())?
+                .cast(DataType::Int64)
+                .alias("presented"),
+        ])
+        .with_column(
+            (col("presented").cast(DataType::Float64) * lit(0.27))
+                .ceil()
+                .cast(DataType::Int64)
+                .alias("_group"),
+        )
+        .with_columns([
+            col("_rank").lt(col("_group")).alias("_lower"),
+            col("_rank")
+                .gt_eq(col("presented") - col("_group"))
+                .alias("_upper"),
+        ])
+        .select([
+            col("exam_name"),
+            col("question_id"),
+            col("keen_id"),
+            col("presented"),
+            col("_group"),
+            col("_lower"),
+            col("_upper"),
+        ]);
+    let per_attempt = shown
+        .group_by([
+            col("exam_name"),
+            col("question_id"),
+            col("keen_id"),
+            col("option_id"),
+        ])
+        .agg([
+            // An option listed twice in one attempt counts once.
+            col("chosen").cast(DataType::Int64).max().alias("chosen"),
+            col("is_key").cast(DataType::Int64).max().alias("is_key"),
+        ]);
+    let in_group = |flag: &str| (col("chosen") * col(flag).cast(DataType::Int64)).sum();
+    Ok(per_attempt
+        .join(ranked, attempt(), attempt(), JoinArgs::new(JoinType::Inner))
+        .group_by([col("exam_name"), col("question_id"), col("option_id")])
+        .agg([
+            col("is_key").max().eq(lit(1i64)).alias("is_key"),
+            col("presented").first(),
+            col("_group").first(),
+            col("chosen").sum().alias("_all"),
+            in_group("_upper").alias("_top"),
+            in_group("_lower").alias("_bottom"),
+        ])
+        .with_columns([
+            (col("_all").cast(DataType::Float64) / col("presented").cast(DataType::Float64))
+                .alias("chosen_share"),
+            (col("_top").cast(DataType::Float64) / col("_group").cast(DataType::Float64))
+                .alias("upper_share"),
+            (col("_bottom").cast(DataType::Float64) / col("_group").cast(DataType::Float64))
+                .alias("lower_share"),
+        ])
+        .select([
+            col("exam_name"),
+            col("question_id"),
+            col("option_id"),
+            col("is_key"),
+            col("presented"),
+            col("chosen_share"),
+            col("upper_share"),
+            col("lower_share"),
+        ])
+        .sort(
+            ["exam_name", "question_id", "option_id"],
+            SortMultipleOptions::default(),
+        ))
 }
 
 pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let df = tables.query(QUERY, &queries::load(QUERY, params.queries_dir.as_deref())?)?;
-    let exams = str_column(&df, QUERY, "exam_name")?;
-    let questions = str_column(&df, QUERY, "question_id")?;
-    let options = str_column(&df, QUERY, "option_id")?;
-    let attempts = str_column(&df, QUERY, "keen_id")?;
-    let (exams, questions, options, attempts): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = (
-        exams.iter().map(Option::unwrap_or_default).collect(),
-        questions.iter().map(Option::unwrap_or_default).collect(),
-        options.iter().map(Option::unwrap_or_default).collect(),
-        attempts.iter().map(Option::unwrap_or_default).collect(),
-    );
-    let keys = ints(&df, QUERY, "is_key")?;
-    let chosen = ints(&df, QUERY, "chosen")?;
-    let scores = floats(&df, QUERY, "score")?;
-    let mut by_question: BTreeMap<(&str, &str), Presentations> = BTreeMap::new();
-    for i in 0..exams.len() {
-        let entry = by_question
-            .entry((exams[i], questions[i]))
-            .or_default()
-            .entry(attempts[i])
-            .or_insert((scores[i].unwrap_or(0.0), Vec::new()));
-        entry.1.push((options[i], keys[i] == 1, chosen[i] == 1));
-    }
+    let pulls = option_pulls(df.lazy())
+        .and_then(|pulls| {
+            pulls
+                .filter(col("presented").gt_eq(lit(params.item_min_n as i64)))
+                .collect()
+        })
+        .map_err(|source| ReportsError::Query {
+            query: QUERY.to_string(),
+            source,
+        })?;
+    let exams = str_column(&pulls, QUERY, "exam_name")?;
+    let questions = str_column(&pulls, QUERY, "question_id")?;
+    let options = str_column(&pulls, QUERY, "option_id")?;
+    let keys = ints(&pulls, QUERY, "is_key")?;
+    let presented = ints(&pulls, QUERY, "presented")?;
+    let overall = floats(&pulls, QUERY, "chosen_share")?;
+    let upper = floats(&pulls, QUERY, "upper_share")?;
+    let lower = floats(&pulls, QUERY, "lower_share")?;
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let mut flagged = 0usize;
-    for ((exam, question), presentations) in &by_question {
-        if presentations.len() < params.item_min_n {
-            continue;
-        }
-        for pull in option_pulls(presentations) {
-            let flag = match (
-                pull.is_key,
-                pull.upper < pull.lower,
-                pull.upper > pull.lower,
-            ) {
-                (true, true, _) => "key drawn more by the lower group",
-                (false, _, true) => "distractor drawn more by the upper group",
-                _ => "",
-            };
-            flagged += usize::from(!flag.is_empty());
-            rows.push(vec![
-                json!(exam),
-                json!(question),
-                json!(pull.option_id),
-                json!(pull.is_key),
-                json!(presentations.len()),
-                json!(pull.overall),
-                json!(pull.upper),
-                json!(pull.lower),
-                json!(flag),
-            ]);
-        }
+    let mut analysed = std::collections::BTreeSet::new();
+    for i in 0..pulls.height() {
+        let (upper, lower) = (upper[i].unwrap_or(0.0), lower[i].unwrap_or(0.0));
+        let is_key = keys[i] == 1;
+        let flag = match (is_key, upper < lower, upper > lower) {
+            (true, true, _) => "key drawn more by the lower group",
+            (false, _, true) => "distractor drawn more by the upper group",
+            _ => "",
+        };
+        flagged += usize::from(!flag.is_empty());
+        let (exam, question) = (
+            exams.get(i).unwrap_or_default(),
+            questions.get(i).unwrap_or_default(),
+        );
+        analysed.insert((exam, question));
+        rows.push(vec![
+            json!(exam),
+            json!(question),
+            json!(options.get(i).unwrap_or_default()),
+            json!(is_key),
+            json!(presented[i]),
+            json!(overall[i].unwrap_or(0.0)),
+            json!(upper),
+            json!(lower),
+            json!(flag),
+        ]);
     }
-    let questions_analysed = by_question
-        .values()
-        .filter(|p| p.len() >= params.item_min_n)
-        .count();
+    let questions_analysed = analysed.len();
     Ok(Report {
         name: "distractors",
         heatmap: None,
@@ -169,35 +198,69 @@ mod tests {
     fn pulls_by_hand() {
         // 4 attempts (scores .25, .5, .75, 1); groups of ceil(4·.27) = 2.
         // Option A (key) chosen by the two best; option B by the two worst and by the best.
-        let mut p = Presentations::new();
+        let mut rows: Vec<(&str, &str, i32, i32, f64)> = Vec::new();
         for (id, score, a, b) in [
-            ("k1", 0.25, false, true),
-            ("k2", 0.5, false, true),
-            ("k3", 0.75, true, false),
-            ("k4", 1.0, true, true),
+            ("k1", 0.25, 0, 1),
+            ("k2", 0.5, 0, 1),
+            ("k3", 0.75, 1, 0),
+            ("k4", 1.0, 1, 1),
         ] {
-            p.insert(id, (score, vec![("A", true, a), ("B", false, b)]));
+            rows.push((id, "A", 1, a, score));
+            rows.push((id, "B", 0, b, score));
         }
-        let pulls = option_pulls(&p);
+        let column = |name: &str, values: Vec<&str>| Column::new(name.into(), values);
+        let df = DataFrame::new(
+            rows.len(),
+            vec![
+                column("exam_name", rows.iter().map(|_| "E").collect()),
+                column("question_id", rows.iter().map(|_| "Q").collect()),
+                column("option_id", rows.iter().map(|r| r.1).collect()),
+                column("keen_id", rows.iter().map(|r| r.0).collect()),
+                Column::new(
+                    "is_key".into(),
+                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "chosen".into(),
+                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                ),
+                Column::new("score".into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let pulls = option_pulls(df.lazy())
+            .and_then(LazyFrame::collect)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let value = |name: &str, row: usize| -> f64 {
+            pulls
+                .column(name)
+                .and_then(|c| c.cast(&DataType::Float64))
+                .ok()
+                .and_then(|c| c.f64().ok().and_then(|v| v.get(row)))
+                .unwrap_or(f64::NAN)
+        };
+        // A: overall 2/4, upper 2/2, lower 0/2. B: overall 3/4, upper 1/2, lower 2/2.
         assert_eq!(
-            pulls[0],
-            OptionPull {
-                option_id: "A".into(),
-                is_key: true,
-                overall: 0.5,
-                upper: 1.0,
-                lower: 0.0
-            }
+            [
+                value("chosen_share", 0),
+                value("upper_share", 0),
+                value("lower_share", 0)
+            ],
+            [0.5, 1.0, 0.0]
         );
         assert_eq!(
-            pulls[1],
-            OptionPull {
-                option_id: "B".into(),
-                is_key: false,
-                overall: 0.75,
-                upper: 0.5,
-                lower: 1.0
-            }
+            [
+                value("chosen_share", 1),
+                value("upper_share", 1),
+                value("lower_share", 1)
+            ],
+            [0.75, 0.5, 1.0]
+        );
+        assert_eq!(value("presented", 0), 4.0);
+        let keys = pulls.column("is_key").and_then(|c| c.bool().cloned()).ok();
+        assert_eq!(
+            keys.map(|k| k.iter().collect::<Vec<_>>()),
+            Some(vec![Some(true), Some(false)])
         );
     }
 }
