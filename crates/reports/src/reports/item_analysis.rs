@@ -95,18 +95,28 @@ pub fn analyse_exam(
     } else {
         None
     };
-    let mut question_ids: Vec<&str> = answers.iter().flat_map(|a| a.keys().copied()).collect();
-    question_ids.sort();
-    question_ids.dedup();
-    let items = question_ids
+    // One pass over the attempts: per question, (its value, the attempt's total, its length),
+    // in attempt order.
+    let mut per_question: BTreeMap<&str, Vec<Presented>> = BTreeMap::new();
+    for attempt in answers {
+        let total: f64 = attempt.values().sum();
+        for (question, value) in attempt.iter() {
+            per_question.entry(question).or_default().push(Presented {
+                value: *value,
+                total,
+                answered: attempt.len(),
+            });
+        }
+    }
+    let items = per_question
         .into_iter()
-        .map(|question| {
+        .map(|(question, presented)| {
             let alpha_if_deleted = modal_set
                 .iter()
                 .position(|q| q == question)
                 .filter(|_| matrix.len() >= min_n)
                 .and_then(|j| kr20_without(&matrix, j));
-            item_stats(exam, question, answers, alpha_if_deleted, min_n)
+            item_stats(exam, question, &presented, alpha_if_deleted, min_n)
         })
         .collect();
     (
@@ -120,20 +130,33 @@ pub fn analyse_exam(
     )
 }
 
+/// One attempt that presented a question.
+struct Presented {
+    /// 1.0 right, 0.0 not.
+    value: f64,
+    /// The attempt's right answers over all its questions.
+    total: f64,
+    /// How many questions the attempt answered.
+    answered: usize,
+}
+
 fn item_stats(
     exam: &str,
     question: &str,
-    answers: &[&Answers],
+    attempts: &[Presented],
     alpha_if_deleted: Option<f64>,
     min_n: usize,
 ) -> ItemStats {
     let (mut item, mut rest, mut score) = (Vec::new(), Vec::new(), Vec::new());
-    for attempt in answers.iter().filter(|a| a.contains_key(question)) {
-        let value = attempt[question];
-        let total: f64 = attempt.values().sum();
-        let others = attempt.len() as f64 - 1.0;
+    for &Presented {
+        value,
+        total,
+        answered,
+    } in attempts
+    {
+        let others = answered as f64 - 1.0;
         item.push(value);
-        score.push(total / attempt.len() as f64);
+        score.push(total / answered as f64);
         rest.push(if others > 0.0 {
             (total - value) / others
         } else {
