@@ -6,169 +6,173 @@
 //! upper group. Flags: `key drawn more by the lower group` (check the key) and
 //! `distractor drawn more by the upper group` (ambiguous wording?).
 
-use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 
-use polars::prelude::*;
+use serde_json::{json, Value};
 
 use super::columns::{floats, ints, str_column};
 use super::ReportParams;
-use crate::error::{ReportsError, Result};
+use crate::error::Result;
 use crate::queries;
 use crate::report::Report;
 use crate::tables::TenantTables;
 
 const QUERY: &str = "distractors.sql";
 
-/// Per question and option of `shown` (one row per option shown in an attempt: `exam_name`,
-/// `question_id`, `option_id`, `keen_id`, `is_key`, `chosen`, `score`): the attempts presenting the
-/// question, and the share choosing the option among them, in their top 27% and their bottom 27%
-/// by score (ties in keen_id order; groups of ceil(0.27·n) attempts). Grouped in Polars: linear in
-/// the options shown, with no per-attempt maps.
-pub fn option_pulls(shown: LazyFrame) -> PolarsResult<LazyFrame> {
-    let question = || [col("exam_name"), col("question_id")];
-    let attempt = || [col("exam_name"), col("question_id"), col("keen_id")];
-    let ranked = shown
-        .clone()
-        .group_by(attempt())
-        .agg([col("score").first().fill_null(lit(0.0)).alias("score")])
-        .sort_by_exprs(
-            [
-                col("exam_name"),
-                col("question_id"),
-                col("score"),
-                col("keen_id"),
-            ],
-            SortMultipleOptions::default(),
-        )
-        .with_row_index("_i", None)
-        .with_columns([
-            (col("_i") - col("_i").min().over(question())?)
-                .cast(DataType::Int64)
-                .alias("_rank"),
-            len()
-                .over(question())?
-                .cast(DataType::Int64)
-                .alias("presented"),
-        ])
-        .with_column(
-            (col("presented").cast(DataType::Float64) * lit(0.27))
-                .ceil()
-                .cast(DataType::Int64)
-                .alias("_group"),
-        )
-        .with_columns([
-            col("_rank").lt(col("_group")).alias("_lower"),
-            col("_rank")
-                .gt_eq(col("presented") - col("_group"))
-                .alias("_upper"),
-        ])
-        .select([
-            col("exam_name"),
-            col("question_id"),
-            col("keen_id"),
-            col("presented"),
-            col("_group"),
-            col("_lower"),
-            col("_upper"),
-        ]);
-    let per_attempt = shown
-        .group_by([
-            col("exam_name"),
-            col("question_id"),
-            col("keen_id"),
-            col("option_id"),
-        ])
-        .agg([
+/// One option's pull, overall and by group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionPull {
+    pub option_id: String,
+    pub is_key: bool,
+    pub overall: f64,
+    pub upper: f64,
+    pub lower: f64,
+}
+
+/// One option as shown in one attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    pub keen_id: &'a str,
+    pub score: f64,
+    pub option_id: &'a str,
+    pub is_key: bool,
+    pub chosen: bool,
+}
+
+/// One question's options pulls: how many attempts presented it, and per option (in id order) its
+/// share chosen among all attempts, the top and the bottom 27% by score (ties in keen_id order).
+/// `shown` holds every option shown for the question, each attempt's rows next to each other.
+/// Linear in the rows: no per-attempt allocation.
+pub fn option_pulls(shown: &[Shown]) -> (usize, Vec<OptionPull>) {
+    let mut attempts: Vec<&[Shown]> = shown.chunk_by(|a, b| a.keen_id == b.keen_id).collect();
+    attempts.sort_by(|a, b| {
+        a[0].score
+            .total_cmp(&b[0].score)
+            .then(a[0].keen_id.cmp(b[0].keen_id))
+    });
+    let n = attempts.len();
+    let group = ((n as f64) * 0.27).ceil() as usize;
+    // Per option: is it the key, chosen by [all, upper, lower], the last attempt counted.
+    let mut options: BTreeMap<&str, (bool, [usize; 3], usize)> = BTreeMap::new();
+    for (rank, rows) in attempts.iter().enumerate() {
+        let (upper, lower) = (rank >= n.saturating_sub(group), rank < group.min(n));
+        for row in rows.iter() {
+            let entry = options
+                .entry(row.option_id)
+                .or_insert((row.is_key, [0; 3], usize::MAX));
+            entry.0 = row.is_key;
             // An option listed twice in one attempt counts once.
-            col("chosen").cast(DataType::Int64).max().alias("chosen"),
-            col("is_key").cast(DataType::Int64).max().alias("is_key"),
-        ]);
-    let in_group = |flag: &str| (col("chosen") * col(flag).cast(DataType::Int64)).sum();
-    Ok(per_attempt
-        .join(ranked, attempt(), attempt(), JoinArgs::new(JoinType::Inner))
-        .group_by([col("exam_name"), col("question_id"), col("option_id")])
-        .agg([
-            col("is_key").max().eq(lit(1i64)).alias("is_key"),
-            col("presented").first(),
-            col("_group").first(),
-            col("chosen").sum().alias("_all"),
-            in_group("_upper").alias("_top"),
-            in_group("_lower").alias("_bottom"),
-        ])
-        .with_columns([
-            (col("_all").cast(DataType::Float64) / col("presented").cast(DataType::Float64))
-                .alias("chosen_share"),
-            (col("_top").cast(DataType::Float64) / col("_group").cast(DataType::Float64))
-                .alias("upper_share"),
-            (col("_bottom").cast(DataType::Float64) / col("_group").cast(DataType::Float64))
-                .alias("lower_share"),
-        ])
-        .select([
-            col("exam_name"),
-            col("question_id"),
-            col("option_id"),
-            col("is_key"),
-            col("presented"),
-            col("chosen_share"),
-            col("upper_share"),
-            col("lower_share"),
-        ])
-        .sort(
-            ["exam_name", "question_id", "option_id"],
-            SortMultipleOptions::default(),
-        ))
+            if row.chosen && entry.2 != rank {
+                entry.2 = rank;
+                entry.1[0] += 1;
+                entry.1[1] += usize::from(upper);
+                entry.1[2] += usize::from(lower);
+            }
+        }
+    }
+    let share = |count: usize, of: usize| {
+        if of == 0 {
+            0.0
+        } else {
+            count as f64 / of as f64
+        }
+    };
+    let pulls = options
+        .into_iter()
+        .map(|(option, (is_key, [all, top, bottom], _))| OptionPull {
+            option_id: option.to_string(),
+            is_key,
+            overall: share(all, n),
+            upper: share(top, group.min(n)),
+            lower: share(bottom, group.min(n)),
+        })
+        .collect();
+    (n, pulls)
 }
 
 pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let df = tables.query(QUERY, &queries::load(QUERY, params.queries_dir.as_deref())?)?;
-    let pulls = option_pulls(df.lazy())
-        .and_then(|pulls| {
-            pulls
-                .filter(col("presented").gt_eq(lit(params.item_min_n as i64)))
-                .collect()
-        })
-        .map_err(|source| ReportsError::Query {
-            query: QUERY.to_string(),
-            source,
-        })?;
-    let exams = str_column(&pulls, QUERY, "exam_name")?;
-    let questions = str_column(&pulls, QUERY, "question_id")?;
-    let options = str_column(&pulls, QUERY, "option_id")?;
-    let keys = ints(&pulls, QUERY, "is_key")?;
-    let presented = ints(&pulls, QUERY, "presented")?;
-    let overall = floats(&pulls, QUERY, "chosen_share")?;
-    let upper = floats(&pulls, QUERY, "upper_share")?;
-    let lower = floats(&pulls, QUERY, "lower_share")?;
+    let exams = str_column(&df, QUERY, "exam_name")?;
+    let questions = str_column(&df, QUERY, "question_id")?;
+    let options = str_column(&df, QUERY, "option_id")?;
+    let attempts = str_column(&df, QUERY, "keen_id")?;
+    let (exams, questions, options, attempts): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = (
+        exams.iter().map(Option::unwrap_or_default).collect(),
+        questions.iter().map(Option::unwrap_or_default).collect(),
+        options.iter().map(Option::unwrap_or_default).collect(),
+        attempts.iter().map(Option::unwrap_or_default).collect(),
+    );
+    let keys = ints(&df, QUERY, "is_key")?;
+    let chosen = ints(&df, QUERY, "chosen")?;
+    let scores = floats(&df, QUERY, "score")?;
+    // Group rows by question, and by attempt within it, through dense ids (hashing, then one
+    // integer sort): building trees keyed by long strings for every row cost far more.
+    let mut question_ids: HashMap<(&str, &str), u32> = HashMap::new();
+    let mut attempt_ids: HashMap<&str, u32> = HashMap::new();
+    let mut order: Vec<(u32, u32, u32)> = Vec::with_capacity(exams.len());
+    for i in 0..exams.len() {
+        let next = question_ids.len() as u32;
+        let question = *question_ids.entry((exams[i], questions[i])).or_insert(next);
+        let next = attempt_ids.len() as u32;
+        let attempt = *attempt_ids.entry(attempts[i]).or_insert(next);
+        order.push((question, attempt, i as u32));
+    }
+    order.sort_unstable();
+    let mut key_of: Vec<(&str, &str)> = vec![("", ""); question_ids.len()];
+    for (key, id) in &question_ids {
+        key_of[*id as usize] = *key;
+    }
+    let mut by_question: BTreeMap<(&str, &str), (usize, Vec<OptionPull>)> = BTreeMap::new();
+    for group in order.chunk_by(|a, b| a.0 == b.0) {
+        let shown: Vec<Shown> = group
+            .iter()
+            .map(|&(_, _, row)| {
+                let i = row as usize;
+                Shown {
+                    keen_id: attempts[i],
+                    score: scores[i].unwrap_or(0.0),
+                    option_id: options[i],
+                    is_key: keys[i] == 1,
+                    chosen: chosen[i] == 1,
+                }
+            })
+            .collect();
+        by_question.insert(key_of[group[0].0 as usize], option_pulls(&shown));
+    }
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let mut flagged = 0usize;
-    let mut analysed = std::collections::BTreeSet::new();
-    for i in 0..pulls.height() {
-        let (upper, lower) = (upper[i].unwrap_or(0.0), lower[i].unwrap_or(0.0));
-        let is_key = keys[i] == 1;
-        let flag = match (is_key, upper < lower, upper > lower) {
-            (true, true, _) => "key drawn more by the lower group",
-            (false, _, true) => "distractor drawn more by the upper group",
-            _ => "",
-        };
-        flagged += usize::from(!flag.is_empty());
-        let (exam, question) = (
-            exams.get(i).unwrap_or_default(),
-            questions.get(i).unwrap_or_default(),
-        );
-        analysed.insert((exam, question));
-        rows.push(vec![
-            json!(exam),
-            json!(question),
-            json!(options.get(i).unwrap_or_default()),
-            json!(is_key),
-            json!(presented[i]),
-            json!(overall[i].unwrap_or(0.0)),
-            json!(upper),
-            json!(lower),
-            json!(flag),
-        ]);
+    for ((exam, question), (presented, pulls)) in &by_question {
+        if *presented < params.item_min_n {
+            continue;
+        }
+        for pull in pulls {
+            let flag = match (
+                pull.is_key,
+                pull.upper < pull.lower,
+                pull.upper > pull.lower,
+            ) {
+                (true, true, _) => "key drawn more by the lower group",
+                (false, _, true) => "distractor drawn more by the upper group",
+                _ => "",
+            };
+            flagged += usize::from(!flag.is_empty());
+            rows.push(vec![
+                json!(exam),
+                json!(question),
+                json!(pull.option_id),
+                json!(pull.is_key),
+                json!(presented),
+                json!(pull.overall),
+                json!(pull.upper),
+                json!(pull.lower),
+                json!(flag),
+            ]);
+        }
     }
-    let questions_analysed = analysed.len();
+    let questions_analysed = by_question
+        .values()
+        .filter(|(presented, _)| *presented >= params.item_min_n)
+        .count();
     Ok(Report {
         name: "distractors",
         heatmap: None,
@@ -198,69 +202,46 @@ mod tests {
     fn pulls_by_hand() {
         // 4 attempts (scores .25, .5, .75, 1); groups of ceil(4·.27) = 2.
         // Option A (key) chosen by the two best; option B by the two worst and by the best.
-        let mut rows: Vec<(&str, &str, i32, i32, f64)> = Vec::new();
-        for (id, score, a, b) in [
-            ("k1", 0.25, 0, 1),
-            ("k2", 0.5, 0, 1),
-            ("k3", 0.75, 1, 0),
-            ("k4", 1.0, 1, 1),
+        let mut shown = Vec::new();
+        for (keen_id, score, a, b) in [
+            ("k4", 1.0, true, true),
+            ("k1", 0.25, false, true),
+            ("k3", 0.75, true, false),
+            ("k2", 0.5, false, true),
         ] {
-            rows.push((id, "A", 1, a, score));
-            rows.push((id, "B", 0, b, score));
+            for (option_id, is_key, chosen) in [("B", false, b), ("A", true, a)] {
+                shown.push(Shown {
+                    keen_id,
+                    score,
+                    option_id,
+                    is_key,
+                    chosen,
+                });
+            }
         }
-        let column = |name: &str, values: Vec<&str>| Column::new(name.into(), values);
-        let df = DataFrame::new(
-            rows.len(),
-            vec![
-                column("exam_name", rows.iter().map(|_| "E").collect()),
-                column("question_id", rows.iter().map(|_| "Q").collect()),
-                column("option_id", rows.iter().map(|r| r.1).collect()),
-                column("keen_id", rows.iter().map(|r| r.0).collect()),
-                Column::new(
-                    "is_key".into(),
-                    rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "chosen".into(),
-                    rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-                ),
-                Column::new("score".into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()),
-            ],
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let pulls = option_pulls(df.lazy())
-            .and_then(LazyFrame::collect)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let value = |name: &str, row: usize| -> f64 {
-            pulls
-                .column(name)
-                .and_then(|c| c.cast(&DataType::Float64))
-                .ok()
-                .and_then(|c| c.f64().ok().and_then(|v| v.get(row)))
-                .unwrap_or(f64::NAN)
-        };
-        // A: overall 2/4, upper 2/2, lower 0/2. B: overall 3/4, upper 1/2, lower 2/2.
+        // A repeated row of an option already chosen in that attempt changes nothing.
+        shown.insert(1, shown[0]);
+        let (presented, pulls) = option_pulls(&shown);
+        assert_eq!(presented, 4);
         assert_eq!(
-            [
-                value("chosen_share", 0),
-                value("upper_share", 0),
-                value("lower_share", 0)
-            ],
-            [0.5, 1.0, 0.0]
+            pulls[0],
+            OptionPull {
+                option_id: "A".into(),
+                is_key: true,
+                overall: 0.5,
+                upper: 1.0,
+                lower: 0.0
+            }
         );
         assert_eq!(
-            [
-                value("chosen_share", 1),
-                value("upper_share", 1),
-                value("lower_share", 1)
-            ],
-            [0.75, 0.5, 1.0]
-        );
-        assert_eq!(value("presented", 0), 4.0);
-        let keys = pulls.column("is_key").and_then(|c| c.bool().cloned()).ok();
-        assert_eq!(
-            keys.map(|k| k.iter().collect::<Vec<_>>()),
-            Some(vec![Some(true), Some(false)])
+            pulls[1],
+            OptionPull {
+                option_id: "B".into(),
+                is_key: false,
+                overall: 0.75,
+                upper: 0.5,
+                lower: 1.0
+            }
         );
     }
 }
