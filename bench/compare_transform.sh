@@ -31,7 +31,7 @@ results+=("$(measure examlake bash -c "'$BIN/examlake' -q ingest --from-file '$I
 results+=("$(measure duckdb "$VENV/bin/python" bench/duckdb_transform.py "$INPUT" "$DATA/duckdb")")
 results+=("$(measure python_polars "$VENV/bin/python" bench/polars_transform.py "$INPUT" "$DATA/polars")")
 if [ -z "${SKIP_PYSPARK:-}" ]; then
-  results+=("$(measure pyspark_seed "$VENV/bin/python" bench/pyspark_transform.py "$INPUT" "$DATA/pyspark")")
+  results+=("$(BENCH_EXTRA_RSS_FILE="$DATA/jvm-rss" measure pyspark_seed "$VENV/bin/python" bench/pyspark_transform.py "$INPUT" "$DATA/pyspark")")
 fi
 results+=("$(measure serde_parse_floor "$BIN/examples/parse_floor" "$INPUT")")
 

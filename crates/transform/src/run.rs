@@ -230,39 +230,30 @@ fn refuse_rebuild_without_raw(
     }
 }
 
-/// `exams` from every part of `assessments` and `questions` (only the columns it needs).
+/// `exams` from every part of `assessments` and `questions`, one part at a time.
 fn build_exams(store: &dyn Storage, tenant: &TenantId, manifest: &Manifest) -> Result<DataFrame> {
-    use examlake_core::schema::{assessments as a, questions as q};
-    let mut attempts = Vec::new();
-    let mut questions = Vec::new();
+    let mut builder = exams::ExamsBuilder::default();
     for part in &manifest.parts {
-        let columns = [
-            a::EXAM_NAME,
-            a::BASE_EXAM_ID,
-            a::USER_EXAM_ID,
-            a::STARTED_AT,
-            a::SCORE,
-        ];
-        attempts.push(
-            scan::read_table_file(store, &part.key(tenant, Table::Assessments), Some(&columns))?
-                .lazy(),
-        );
-        let distinct = scan::read_table_file(
+        let attempts = scan::read_table_file(
+            store,
+            &part.key(tenant, Table::Assessments),
+            Some(&exams::ASSESSMENT_COLUMNS),
+        )?;
+        builder
+            .add_assessments(&attempts)
+            .map_err(building("exams"))?;
+    }
+    for part in &manifest.parts {
+        let questions = scan::read_table_file(
             store,
             &part.key(tenant, Table::Questions),
-            Some(&[q::EXAM_NAME, q::QUESTION_ID]),
-        )?
-        .lazy()
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()
-        .map_err(building("exams"))?;
-        questions.push(distinct.lazy());
+            Some(&exams::QUESTION_COLUMNS),
+        )?;
+        builder
+            .add_questions(&questions)
+            .map_err(building("exams"))?;
     }
-    let all =
-        |frames: Vec<LazyFrame>| concat(frames, UnionArgs::default()).map_err(building("exams"));
-    exams::exams(all(attempts)?, all(questions)?)
-        .collect()
-        .map_err(building("exams"))
+    builder.finish().map_err(building("exams"))
 }
 
 /// The cumulative summary from the manifest and the tables; written when `write` is set.
