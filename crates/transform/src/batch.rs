@@ -6,6 +6,12 @@
 //! equal a rebuild. The batch writes one new part of each table and its quarantine; an earlier
 //! part that held an attempt this batch re-decided is written again (next generation) without it.
 //! Nothing is visible until the caller commits the manifest.
+//!
+//! Versions already transformed count as arriving before the batch's. Raw files landed by ingest
+//! arrive in order, so this is the rebuild's order. A hand-placed raw file whose rows arrived
+//! *earlier* than rows already transformed (a backfill) can differ from a rebuild in which copy of
+//! an exact duplicate is kept, or which one wins a keen_timestamp tie; the counts and the
+//! reconciliation still hold.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -286,8 +292,11 @@ fn versions(new_attempts: &DataFrame, back: &ReadBack) -> Result<LazyFrame> {
     }
     Ok(concat(all, UnionArgs::default())
         .map_err(building("assessments"))?
+        // Versions already transformed count as arriving before the batch's: the same order as a
+        // rebuild whenever raw files land in arrival order, and a backfill never un-keeps a copy.
         .sort_by_exprs(
             [
+                col(ORIGIN).eq(lit(Origin::New as i32)),
                 col(raw::RECEIVED_AT),
                 col(lineage::SOURCE),
                 col(lineage::PARTITION),
