@@ -358,3 +358,120 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
         "{stderr}"
     );
 }
+
+#[test]
+fn transforms_killed_between_and_inside_batches_end_like_an_uninterrupted_one() {
+    let dir = temp();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "generate",
+            "--tenant",
+            "acme",
+            "--attempts",
+            "3280",
+            "--out",
+            "all.ndjson",
+        ],
+    );
+    // Nine raw files, so a run commits nine batches.
+    ok(
+        d,
+        &[
+            "ingest",
+            "--from-file",
+            "all.ndjson",
+            "--tenant",
+            "acme",
+            "--warehouse",
+            "clean",
+            "--batch-records",
+            "400",
+        ],
+    );
+    let copy = std::process::Command::new("cp")
+        .args(["-a", "clean", "killed"])
+        .current_dir(d)
+        .status()
+        .map(|s| s.success());
+    assert_eq!(copy.ok(), Some(true));
+    let started = std::time::Instant::now();
+    transform(d, "clean", &["--batch-records", "400"]);
+    // Kill points as fractions of an uninterrupted run (debug and release builds differ 10x).
+    let whole = started.elapsed();
+
+    let mut killed_while_running = 0;
+    for fraction in [0.15, 0.25, 0.35, 0.45, 0.55, 0.65] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_examlake"))
+            .args([
+                "-q",
+                "transform",
+                "--warehouse",
+                "killed",
+                "--batch-records",
+                "400",
+            ])
+            .current_dir(d)
+            .env_remove("EXAMLAKE_WAREHOUSE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn: {e}"));
+        std::thread::sleep(whole.mul_f64(fraction));
+        if child.try_wait().ok().flatten().is_none() {
+            killed_while_running += 1;
+        }
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+    }
+    assert!(killed_while_running >= 2, "too few kills landed mid-run");
+    transform(d, "killed", &["--batch-records", "400"]);
+
+    for (table, keys) in [
+        ("assessments", vec!["keen_id"]),
+        ("questions", vec!["keen_id", "position"]),
+        ("options", vec!["keen_id", "question_id", "position"]),
+        ("exams", vec!["exam_name"]),
+        ("quarantine", vec!["source", "position"]),
+    ] {
+        let (clean, killed) = (
+            sorted_in(&d.join("clean"), table, &keys),
+            sorted_in(&d.join("killed"), table, &keys),
+        );
+        assert!(clean.equals_missing(&killed), "{table} differs after kills");
+    }
+    for field in [
+        "raw_records",
+        "assessments",
+        "exact_duplicates_dropped",
+        "superseded_versions",
+    ] {
+        assert_eq!(
+            dq(&d.join("clean"))[field],
+            dq(&d.join("killed"))[field],
+            "{field}"
+        );
+    }
+    let manifest = std::fs::read_to_string(d.join("killed/tenant=acme/tables/_manifest.json"))
+        .unwrap_or_default();
+    for file in files_under(&d.join("killed/tenant=acme/tables/assessments")) {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            manifest.contains(&name),
+            "{name} left behind by a killed run"
+        );
+    }
+}
+
+fn sorted_in(warehouse: &Path, table: &str, keys: &[&str]) -> DataFrame {
+    read_table(warehouse, "acme", table)
+        .lazy()
+        .sort(keys.to_vec(), SortMultipleOptions::default())
+        .collect()
+        .unwrap_or_else(|e| panic!("sorting {table}: {e}"))
+}
