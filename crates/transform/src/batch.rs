@@ -503,10 +503,7 @@ fn write_rewrites(
     for (part, mut frames) in rewrites {
         let next = Part {
             generation: part.generation + 1,
-            assessments: frames[0].height(),
-            questions: frames[1].height(),
-            options: frames[2].height(),
-            ..part
+            ..sized(part.id, &frames)?
         };
         for (table, df) in PART_TABLES.iter().zip(frames.iter_mut()) {
             sink::write_parquet(store, &next.key(tenant, *table), df)?;
@@ -526,9 +523,7 @@ fn write_part(
     mut tables: [DataFrame; 3],
     rejections: &mut Rejections,
 ) -> Result<()> {
-    part.assessments = tables[0].height();
-    part.questions = tables[1].height();
-    part.options = tables[2].height();
+    part = sized(part.id, &tables)?;
     for (table, df) in PART_TABLES.iter().zip(tables.iter_mut()) {
         sink::write_parquet(store, &part.key(tenant, *table), df)?;
     }
@@ -536,6 +531,23 @@ fn write_part(
     sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
     manifest.parts.push(part);
     Ok(())
+}
+
+/// A part's row counts and flagged attempts, from its assessments, questions and options.
+fn sized(id: u32, tables: &[DataFrame; 3]) -> Result<Part> {
+    let consistent = tables[0]
+        .column(a::COUNTS_CONSISTENT)
+        .and_then(|c| c.bool().cloned())
+        .map_err(building("assessments"))?;
+    Ok(Part {
+        id,
+        generation: 0,
+        assessments: tables[0].height(),
+        questions: tables[1].height(),
+        options: tables[2].height(),
+        counts_mismatches: consistent.iter().filter(|v| *v == Some(false)).count(),
+        counts_missing: consistent.null_count(),
+    })
 }
 
 /// "keen_id K at SOURCE@POSITION" for each row of a frame with curated lineage columns.

@@ -14,7 +14,7 @@ use crate::error::{Result, TransformError};
 use crate::run::RawInput;
 
 /// Bump when the meaning of the tables changes: an older manifest then triggers a full rebuild.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The tables written in parts (one part per batch); `exams` is rebuilt whole each run.
 pub const PART_TABLES: [Table; 3] = [Table::Assessments, Table::Questions, Table::Options];
@@ -46,6 +46,9 @@ pub struct Part {
     pub assessments: usize,
     pub questions: usize,
     pub options: usize,
+    /// Kept attempts of this part flagged `counts_consistent = false` / with no summary counts.
+    pub counts_mismatches: usize,
+    pub counts_missing: usize,
 }
 
 /// Cumulative rule counts over every raw record transformed so far.

@@ -281,19 +281,8 @@ fn summarize(
         run: stats,
         ..Default::default()
     };
-    for part in &manifest.parts {
-        let df = scan::read_table_file(
-            store,
-            &part.key(tenant, Table::Assessments),
-            Some(&[examlake_core::schema::assessments::COUNTS_CONSISTENT]),
-        )?;
-        let consistent = df
-            .column(examlake_core::schema::assessments::COUNTS_CONSISTENT)
-            .and_then(|c| c.bool().cloned())
-            .map_err(building("assessments"))?;
-        summary.counts_mismatches += consistent.iter().filter(|v| *v == Some(false)).count();
-        summary.counts_missing += consistent.null_count();
-    }
+    summary.counts_mismatches = manifest.parts.iter().map(|p| p.counts_mismatches).sum();
+    summary.counts_missing = manifest.parts.iter().map(|p| p.counts_missing).sum();
     let exams_key = layout::table_file(tenant, Table::Exams);
     if store.exists(&exams_key)? {
         summary.exams = scan::read_table_file(store, &exams_key, None)?.height();

@@ -436,8 +436,8 @@ fn transforms_killed_between_and_inside_batches_end_like_an_uninterrupted_one() 
         ("quarantine", vec!["source", "position"]),
     ] {
         let (clean, killed) = (
-            sorted_in(&d.join("clean"), table, &keys),
-            sorted_in(&d.join("killed"), table, &keys),
+            sorted(&d.join("clean"), table, &keys),
+            sorted(&d.join("killed"), table, &keys),
         );
         assert!(clean.equals_missing(&killed), "{table} differs after kills");
     }
@@ -466,12 +466,4 @@ fn transforms_killed_between_and_inside_batches_end_like_an_uninterrupted_one() 
             "{name} left behind by a killed run"
         );
     }
-}
-
-fn sorted_in(warehouse: &Path, table: &str, keys: &[&str]) -> DataFrame {
-    read_table(warehouse, "acme", table)
-        .lazy()
-        .sort(keys.to_vec(), SortMultipleOptions::default())
-        .collect()
-        .unwrap_or_else(|e| panic!("sorting {table}: {e}"))
 }
