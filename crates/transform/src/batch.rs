@@ -203,30 +203,24 @@ fn read_back(
         .iter()
         .filter(|p| touched.kept_parts.contains(&p.id))
     {
-        let mut pulled = Vec::new();
-        let mut remaining = Vec::new();
-        for table in PART_TABLES {
+        let mut pulled: [DataFrame; 3] = Default::default();
+        let mut remaining: [DataFrame; 3] = Default::default();
+        for (i, table) in PART_TABLES.into_iter().enumerate() {
             let df = scan::read_table_file(store, &part.key(tenant, table), None)?.lazy();
             let split = |kept: LazyFrame| kept.collect().map_err(building(table.name()));
-            pulled.push(split(df.clone().semi_join(
-                ids.clone(),
-                col(a::KEEN_ID),
-                col(a::KEEN_ID),
-            ))?);
-            remaining.push(split(df.anti_join(
-                ids.clone(),
-                col(a::KEEN_ID),
-                col(a::KEEN_ID),
-            ))?);
+            pulled[i] = split(
+                df.clone()
+                    .semi_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID)),
+            )?;
+            remaining[i] = split(df.anti_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID)))?;
         }
         if pulled[0].height() == 0 {
             continue;
         }
-        let [pa, pq, po]: [DataFrame; 3] = pulled.try_into().unwrap_or_else(|_| unreachable!());
+        let [pa, pq, po] = pulled;
         back.assessments.push(pa);
         back.questions.push(pq);
         back.options.push(po);
-        let remaining: [DataFrame; 3] = remaining.try_into().unwrap_or_else(|_| unreachable!());
         back.rewrites.push((part.clone(), remaining));
     }
     for part in manifest
@@ -370,23 +364,22 @@ fn new_part_tables(
             still_winning(&back.options)?,
         ),
     ];
-    let built = tables
-        .into_iter()
-        .map(|(table, new, kept)| {
-            let all = match kept {
-                Some(kept) => concat([new, kept], UnionArgs::default()),
-                None => Ok(new),
-            };
-            // Attempts in start order, so sums over a part do not depend on arrival order.
-            let all = all.map(|lf| match table {
-                Table::Assessments => assessments::assessments(lf),
-                _ => lf,
-            });
-            all.and_then(LazyFrame::collect)
-                .map_err(building(table.name()))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(built.try_into().unwrap_or_else(|_| unreachable!()))
+    let mut built: [DataFrame; 3] = Default::default();
+    for (slot, (table, new, kept)) in built.iter_mut().zip(tables) {
+        let all = match kept {
+            Some(kept) => concat([new, kept], UnionArgs::default()),
+            None => Ok(new),
+        };
+        // Attempts in start order, so sums over a part do not depend on arrival order.
+        let all = all.map(|lf| match table {
+            Table::Assessments => assessments::assessments(lf),
+            _ => lf,
+        });
+        *slot = all
+            .and_then(LazyFrame::collect)
+            .map_err(building(table.name()))?;
+    }
+    Ok(built)
 }
 
 /// Quarantine rows for the versions that lost, with their original bytes.

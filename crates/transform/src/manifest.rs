@@ -14,7 +14,7 @@ use crate::error::{Result, TransformError};
 use crate::run::RawInput;
 
 /// Bump when the meaning of the tables changes: an older manifest then triggers a full rebuild.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The tables written in parts (one part per batch); `exams` is rebuilt whole each run.
 pub const PART_TABLES: [Table; 3] = [Table::Assessments, Table::Questions, Table::Options];
@@ -35,6 +35,9 @@ pub struct Manifest {
     pub counts: Counts,
     /// Up to three examples per rule, the first ones seen.
     pub examples: BTreeMap<String, Vec<String>>,
+    /// Rows of `exams` as last written.
+    #[serde(default)]
+    pub exams: usize,
 }
 
 /// One batch's output: a part of each of assessments, questions and options, and its quarantine.

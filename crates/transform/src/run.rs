@@ -196,6 +196,7 @@ pub fn run(
         &layout::table_file(tenant, Table::Exams),
         &mut exams_df,
     )?;
+    manifest.exams = exams_df.height();
     manifest.save(store, tenant)?;
     let removed = manifest::remove_unreferenced(store, tenant, &manifest)?;
     tracing::info!(
@@ -283,10 +284,7 @@ fn summarize(
     };
     summary.counts_mismatches = manifest.parts.iter().map(|p| p.counts_mismatches).sum();
     summary.counts_missing = manifest.parts.iter().map(|p| p.counts_missing).sum();
-    let exams_key = layout::table_file(tenant, Table::Exams);
-    if store.exists(&exams_key)? {
-        summary.exams = scan::read_table_file(store, &exams_key, None)?.height();
-    }
+    summary.exams = manifest.exams;
     let example = |rule: &str| manifest.examples.get(rule).cloned().unwrap_or_default();
     let counts = std::collections::BTreeMap::from([
         (
