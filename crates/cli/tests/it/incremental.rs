@@ -8,19 +8,34 @@ use polars::prelude::*;
 
 use super::{files_under, ok, read_table, temp};
 
-fn ingest(dir: &Path, file: &str, warehouse: &str) {
+/// 3280 generated attempts of tenant acme in `all.ndjson`.
+fn generate_sample(dir: &Path) {
     ok(
         dir,
         &[
-            "ingest",
-            "--from-file",
-            file,
+            "generate",
             "--tenant",
             "acme",
-            "--warehouse",
-            warehouse,
+            "--attempts",
+            "3280",
+            "--out",
+            "all.ndjson",
         ],
     );
+}
+
+fn ingest(dir: &Path, file: &str, warehouse: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "ingest",
+        "--from-file",
+        file,
+        "--tenant",
+        "acme",
+        "--warehouse",
+        warehouse,
+    ];
+    args.extend_from_slice(extra);
+    ok(dir, &args)
 }
 
 fn transform(dir: &Path, warehouse: &str, extra: &[&str]) -> String {
@@ -61,18 +76,7 @@ fn newer_version(line: &str) -> String {
 fn incremental_runs_read_only_new_files_and_equal_a_full_rebuild() {
     let dir = temp();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "generate",
-            "--tenant",
-            "acme",
-            "--attempts",
-            "3280",
-            "--out",
-            "all.ndjson",
-        ],
-    );
+    generate_sample(d);
     let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3280);
@@ -98,7 +102,7 @@ fn incremental_runs_read_only_new_files_and_equal_a_full_rebuild() {
 
     let mut outputs = Vec::new();
     for (i, (name, _)) in drops.iter().enumerate() {
-        ingest(d, name, "inc");
+        ingest(d, name, "inc", &[]);
         outputs.push(transform(d, "inc", &[]));
         let run = &dq(&d.join("inc"))["run"];
         assert_eq!(
@@ -233,32 +237,8 @@ fn incremental_runs_read_only_new_files_and_equal_a_full_rebuild() {
 fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
     let dir = temp();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "generate",
-            "--tenant",
-            "acme",
-            "--attempts",
-            "3280",
-            "--out",
-            "all.ndjson",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "ingest",
-            "--from-file",
-            "all.ndjson",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "w",
-            "--batch-records",
-            "1000",
-        ],
-    );
+    generate_sample(d);
+    ingest(d, "all.ndjson", "w", &["--batch-records", "1000"]);
     // Make the four landed files look 10 years old.
     let raw = d.join("w/tenant=acme/raw");
     let landed: Vec<_> = std::fs::read_dir(&raw)
@@ -269,18 +249,7 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
     // One more file, landed but not transformed yet.
     std::fs::write(d.join("late.ndjson"), "{\"not\": \"yet\"}\n").unwrap_or_else(|e| panic!("{e}"));
     transform(d, "w", &[]);
-    ok(
-        d,
-        &[
-            "ingest",
-            "--from-file",
-            "late.ndjson",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "w",
-        ],
-    );
+    ingest(d, "late.ndjson", "w", &[]);
     let late = files_under(&raw)
         .into_iter()
         .find(|p| p.to_string_lossy().contains("late"))
@@ -325,20 +294,7 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
 
     // The tables keep every attempt; ingesting the same file again lands nothing twice.
     assert!(read_table(&d.join("w"), "acme", "assessments").equals_missing(&tables_before));
-    let again = ok(
-        d,
-        &[
-            "ingest",
-            "--from-file",
-            "all.ndjson",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "w",
-            "--batch-records",
-            "1000",
-        ],
-    );
+    let again = ingest(d, "all.ndjson", "w", &["--batch-records", "1000"]);
     assert!(again.contains("landed 0"), "{again}");
     let incremental = transform(d, "w", &[]);
     assert!(
@@ -363,33 +319,9 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
 fn transforms_killed_between_and_inside_batches_end_like_an_uninterrupted_one() {
     let dir = temp();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "generate",
-            "--tenant",
-            "acme",
-            "--attempts",
-            "3280",
-            "--out",
-            "all.ndjson",
-        ],
-    );
+    generate_sample(d);
     // Nine raw files, so a run commits nine batches.
-    ok(
-        d,
-        &[
-            "ingest",
-            "--from-file",
-            "all.ndjson",
-            "--tenant",
-            "acme",
-            "--warehouse",
-            "clean",
-            "--batch-records",
-            "400",
-        ],
-    );
+    ingest(d, "all.ndjson", "clean", &["--batch-records", "400"]);
     let copy = std::process::Command::new("cp")
         .args(["-a", "clean", "killed"])
         .current_dir(d)
