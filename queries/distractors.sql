@@ -1,14 +1,15 @@
--- distractors: every option shown in every kept attempt, with whether it was chosen and the
--- attempt's score. The report computes, per option, the share choosing it overall and in the
--- upper and lower 27% of attempts by score.
+-- distractors: per question and attempt score, how many attempts were presented the question
+-- (rows with option_id NULL) and, per option, how many of them chose it; summed over the
+-- table's parts. The report computes, per option, the share choosing it overall and in the upper
+-- and lower 27% of attempts by score. option_counts is written by the transform from the
+-- options and assessments tables (one row per option shown would be 16.7M rows at 1M attempts).
 SELECT
-    o.exam_name,
-    o.question_id,
-    o.option_id,
-    o.keen_id,
-    CASE WHEN o.is_correct THEN 1 ELSE 0 END AS is_key,
-    CASE WHEN o.checked THEN 1 ELSE 0 END    AS chosen,
-    a.score
-FROM options AS o
-JOIN assessments AS a ON o.keen_id = a.keen_id
-WHERE o.option_id IS NOT NULL
+    exam_name,
+    question_id,
+    option_id,
+    score,
+    MAX(CASE WHEN is_key THEN 1 ELSE 0 END) AS is_key,
+    SUM(attempts)                          AS attempts,
+    SUM(chosen)                            AS chosen
+FROM option_counts
+GROUP BY exam_name, question_id, option_id, score

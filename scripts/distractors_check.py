@@ -5,9 +5,10 @@ Usage: distractors_check.py WAREHOUSE TENANT REPORT_JSON
 
 Recomputes, from tables/options/*.parquet and tables/assessments/*.parquet (every part), per
 question presented at least MIN_N times and per option: the share of attempts choosing it overall,
-in the upper 27% and in the lower 27% of those attempts by score (ties in keen_id order), with the
-definitions documented in crates/reports/src/reports/distractors.rs. Fails on any missing row or
-any difference above 1e-9.
+in the upper 27% and in the lower 27% of those attempts by score (attempts tied at a group's edge
+share its last places equally), with the definitions documented in
+crates/reports/src/reports/distractors.rs. It reads the option rows themselves, not the
+option_counts table the report reads. Fails on any missing row or any difference above 1e-9.
 """
 import json
 import os
@@ -18,6 +19,17 @@ import duckdb
 import numpy as np
 
 MIN_N = 30
+
+
+def group_weights(score, g):
+    """Per attempt, its share of the bottom-g group by score: attempts tied at the edge share
+    the group's last places equally."""
+    edge = np.sort(score)[g - 1]
+    below = score < edge
+    tied = score == edge
+    weights = below.astype(float)
+    weights[tied] = (g - below.sum()) / tied.sum()
+    return weights
 
 
 def main():
@@ -33,7 +45,7 @@ def main():
     for exam, question, option, keen, is_key, checked, score in rows:
         score_and_options = questions[(exam, question)].setdefault(keen, (score or 0.0, {}))
         score_and_options[1][option] = score_and_options[1].get(option, False) or bool(checked)
-        keys[(exam, question, option)] = bool(is_key)
+        keys[(exam, question, option)] = keys.get((exam, question, option), False) or bool(is_key)
     with open(report_path) as f:
         report = json.load(f)
     got = {(r["exam_name"], r["question_id"], r["option_id"]): r for r in report["rows"]}
@@ -44,20 +56,24 @@ def main():
             continue
         ids = sorted(attempts)
         scores = np.array([attempts[k][0] for k in ids])
-        order = np.argsort(scores, kind="stable")
         g = int(np.ceil(n * 0.27))
-        lower, upper = [ids[i] for i in order[:g]], [ids[i] for i in order[n - g:]]
+        everyone = np.full(n, 1.0 / n)
+        upper, lower = group_weights(-scores, g) / g, group_weights(scores, g) / g
         options = {o for k in ids for o in attempts[k][1]}
         for option in options:
-            def share(group):
-                return float(np.mean([attempts[k][1].get(option, False) for k in group])) if group else 0.0
+            chose = np.array([float(attempts[k][1].get(option, False)) for k in ids])
+
+            def share(weights):
+                return float((weights * chose).sum())
             row = got.get((exam, question, option))
             if row is None:
                 sys.exit(f"distractors: no row for {exam} / {question} / {option}")
-            expect = {"presented": n, "chosen_share": share(ids), "upper_share": share(upper), "lower_share": share(lower)}
+            expect = {"presented": n, "chosen_share": share(everyone), "upper_share": share(upper), "lower_share": share(lower)}
             for key, value in expect.items():
                 if abs(value - row[key]) > 1e-9:
                     sys.exit(f"distractors differ for {exam} / {question} / {option} {key}: numpy {value}, examlake {row[key]}")
+            if row["is_key"] != keys[(exam, question, option)]:
+                sys.exit(f"distractors: is_key differs for {exam} / {question} / {option}")
             checked += 1
     expected_rows = sum(len({o for a in att.values() for o in a[1]}) for att in questions.values() if len(att) >= MIN_N)
     if expected_rows != len(report["rows"]):

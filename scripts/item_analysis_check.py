@@ -36,13 +36,24 @@ def pearson(x, y):
     return float(np.corrcoef(x, y)[0, 1])
 
 
+def group_weights(score, g):
+    """Per attempt, its share of the bottom-g group by score: attempts tied at the edge share
+    the group's last places equally."""
+    edge = np.sort(score)[g - 1]
+    below = score < edge
+    tied = score == edge
+    weights = below.astype(float)
+    weights[tied] = (g - below.sum()) / tied.sum()
+    return weights
+
+
 def upper_lower(item, score):
     n = len(item)
     if n < 4:
         return None
-    order = np.argsort(score, kind="stable")
     g = int(np.ceil(n * 0.27))
-    return float(item[order[n - g:]].mean() - item[order[:g]].mean())
+    upper, lower = group_weights(-score, g), group_weights(score, g)
+    return float(((upper - lower) * item).sum() / g)
 
 
 def main():

@@ -78,14 +78,16 @@ pub enum Table {
     Assessments,
     Questions,
     Options,
+    OptionCounts,
     Exams,
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Table::Assessments,
         Table::Questions,
         Table::Options,
+        Table::OptionCounts,
         Table::Exams,
     ];
 
@@ -94,6 +96,7 @@ impl Table {
             Table::Assessments => "assessments",
             Table::Questions => "questions",
             Table::Options => "options",
+            Table::OptionCounts => "option_counts",
             Table::Exams => "exams",
         }
     }

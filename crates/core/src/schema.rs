@@ -78,6 +78,24 @@ pub mod options {
     pub const CLICKED_AT: &str = "clicked_at";
 }
 
+/// The `option_counts` table: per part, per (exam, question, attempt score), one row for the
+/// question (`option_id` null) and one per option shown, counting attempts. Distractor analysis
+/// reads these few rows instead of every option of every attempt.
+pub mod option_counts {
+    pub const EXAM_NAME: &str = "exam_name";
+    pub const QUESTION_ID: &str = "question_id";
+    /// Null on the question's own row.
+    pub const OPTION_ID: &str = "option_id";
+    /// The attempts' score (`assessments.score`; null counts as 0).
+    pub const SCORE: &str = "score";
+    /// The option is the key (or one of the keys); null on the question's row.
+    pub const IS_KEY: &str = "is_key";
+    /// Attempts at this score shown the question (question row) or this option (option row).
+    pub const ATTEMPTS: &str = "attempts";
+    /// Of those, attempts that chose this option (option row) or any option (question row).
+    pub const CHOSEN: &str = "chosen";
+}
+
 /// The `exams` table: one row per exam name.
 pub mod exams {
     pub const EXAM_NAME: &str = "exam_name";

@@ -49,7 +49,7 @@ pub fn run(config: &ReportRunConfig, store: &dyn Storage) -> Result<ReportRunOut
     let reports = config
         .reports
         .iter()
-        .map(|name| name.build(&tables, &config.params))
+        .map(|name| timed_build(*name, &tables, &config.params))
         .collect::<Result<Vec<_>>>()?;
     let Some(out_dir) = &config.out_dir else {
         return Ok(ReportRunOutput {
@@ -85,6 +85,20 @@ pub fn run(config: &ReportRunConfig, store: &dyn Storage) -> Result<ReportRunOut
         dir: Some(dir),
         files,
     })
+}
+
+/// Build one report, logging how long it took (`-v` shows it).
+fn timed_build(name: ReportName, tables: &TenantTables, params: &ReportParams) -> Result<Report> {
+    let started = std::time::Instant::now();
+    let report = name.build(tables, params)?;
+    tracing::info!(
+        tenant = %tables.tenant,
+        report = report.name,
+        rows = report.rows.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "report built"
+    );
+    Ok(report)
 }
 
 /// The run's Markdown summary: each report's answer and table, then the data-quality summary.

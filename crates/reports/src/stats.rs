@@ -118,8 +118,39 @@ pub fn kr20_without(matrix: &[Vec<f64>], j: usize) -> Option<f64> {
     kr20(&reduced)
 }
 
+/// Share of the upper and lower groups: the top and bottom 27% (rounded up) of the attempts.
+pub const GROUP_SHARE: f64 = 0.27;
+
+/// The upper and lower groups of attempts ranked by score, as a weight per score level.
+///
+/// `levels` holds how many attempts sit at each score level, in ascending score order. Returns the
+/// group size `g` = ⌈0.27·n⌉ and, per level, the share of its attempts in the lower and in the
+/// upper group. Attempts tied at a group's edge share its last places equally, so no arbitrary
+/// order (such as ids) decides who is in: a statistic over a group is its expected value over
+/// every order of the ties.
+pub fn extreme_groups(levels: &[u64]) -> (u64, Vec<(f64, f64)>) {
+    let n: u64 = levels.iter().sum();
+    let group = ((n as f64) * GROUP_SHARE).ceil() as u64;
+    let mut weights = vec![(0.0, 0.0); levels.len()];
+    let fill = |order: &mut dyn Iterator<Item = usize>, set: &mut dyn FnMut(usize, f64)| {
+        let mut left = group;
+        for i in order {
+            if left == 0 || levels[i] == 0 {
+                continue;
+            }
+            let taken = left.min(levels[i]);
+            set(i, taken as f64 / levels[i] as f64);
+            left -= taken;
+        }
+    };
+    fill(&mut (0..levels.len()), &mut |i, w| weights[i].0 = w);
+    fill(&mut (0..levels.len()).rev(), &mut |i, w| weights[i].1 = w);
+    (group, weights)
+}
+
 /// Upper-lower discrimination: share right in the top 27% minus share right in the bottom 27%
-/// of attempts ranked by `scores` (ties keep input order). `None` below 4 attempts.
+/// of attempts ranked by `scores` (ties at a group's edge share it: [`extreme_groups`]).
+/// `None` below 4 attempts.
 pub fn upper_lower(item: &[f64], scores: &[f64]) -> Option<f64> {
     let n = item.len();
     if n < 4 || scores.len() != n {
@@ -127,9 +158,18 @@ pub fn upper_lower(item: &[f64], scores: &[f64]) -> Option<f64> {
     }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let group = ((n as f64) * 0.27).ceil() as usize;
-    let share = |idx: &[usize]| idx.iter().map(|&i| item[i]).sum::<f64>() / idx.len() as f64;
-    Some(share(&order[n - group..]) - share(&order[..group]))
+    let tied: Vec<&[usize]> = order
+        .chunk_by(|&a, &b| scores[a].total_cmp(&scores[b]).is_eq())
+        .collect();
+    let levels: Vec<u64> = tied.iter().map(|level| level.len() as u64).collect();
+    let (group, weights) = extreme_groups(&levels);
+    let (mut lower, mut upper) = (0.0, 0.0);
+    for (level, (w_lower, w_upper)) in tied.iter().zip(weights) {
+        let right: f64 = level.iter().map(|&i| item[i]).sum();
+        lower += w_lower * right;
+        upper += w_upper * right;
+    }
+    Some((upper - lower) / group as f64)
 }
 
 #[cfg(test)]
@@ -172,5 +212,32 @@ mod item_tests {
         let totals: Vec<f64> = M.iter().map(|r| r.iter().sum()).collect();
         assert_eq!(upper_lower(&x, &totals), Some(1.0));
         assert_eq!(pearson(&[1.0, 1.0], &[0.0, 1.0]), None);
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+
+    #[test]
+    fn groups_share_ties_at_their_edge() {
+        // 10 attempts: levels of 2, 5, 3 → g = ⌈2.7⌉ = 3. Lower: the 2 at the bottom level and
+        // 1 of the 5 tied above them (weight 1/5). Upper: the 3 at the top level.
+        let (group, weights) = extreme_groups(&[2, 5, 3]);
+        assert_eq!(group, 3);
+        assert_eq!(weights, vec![(1.0, 0.0), (0.2, 0.0), (0.0, 1.0)]);
+        // One level: everybody is tied; both groups take g/n of it.
+        let (group, weights) = extreme_groups(&[4]);
+        assert_eq!(group, 2);
+        assert_eq!(weights, vec![(0.5, 0.5)]);
+        assert_eq!(extreme_groups(&[]), (0, vec![]));
+    }
+
+    #[test]
+    fn upper_lower_splits_tied_attempts() {
+        // Scores 1,2,2,3 → g = 2. Lower: score 1 plus half of the two 2s; upper: 3 plus half.
+        // Item right for scores 2 (first) and 3: lower = (0 + .5·1)/2, upper = (1 + .5·1)/2.
+        let d = upper_lower(&[0.0, 1.0, 0.0, 1.0], &[1.0, 2.0, 2.0, 3.0]);
+        assert_eq!(d, Some(0.5));
     }
 }

@@ -32,7 +32,7 @@ use crate::key_index::{key_hash, KeyIndex};
 use crate::manifest::{Manifest, Part, PART_TABLES};
 use crate::parse::ParsedAttempt;
 use crate::run::RawInput;
-use crate::tables::{assessments, options, questions};
+use crate::tables::{assessments, option_counts, options, questions};
 use crate::{scan, sink};
 
 /// New raw files, parsed, waiting to be applied.
@@ -498,9 +498,7 @@ fn write_rewrites(
             generation: part.generation + 1,
             ..sized(part.id, &frames)?
         };
-        for (table, df) in PART_TABLES.iter().zip(frames.iter_mut()) {
-            sink::write_parquet(store, &next.key(tenant, *table), df)?;
-        }
+        write_part_tables(store, tenant, &next, &mut frames)?;
         if let Some(entry) = manifest.part_mut(next.id) {
             *entry = next;
         }
@@ -517,13 +515,26 @@ fn write_part(
     rejections: &mut Rejections,
 ) -> Result<()> {
     part = sized(part.id, &tables)?;
-    for (table, df) in PART_TABLES.iter().zip(tables.iter_mut()) {
-        sink::write_parquet(store, &part.key(tenant, *table), df)?;
-    }
+    write_part_tables(store, tenant, &part, &mut tables)?;
     let mut quarantine = rejections.to_frame().map_err(building("quarantine"))?;
     sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
     manifest.parts.push(part);
     Ok(())
+}
+
+/// Write one part of each table, and the part of each table derived from them.
+fn write_part_tables(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    part: &Part,
+    frames: &mut [DataFrame; 3],
+) -> Result<()> {
+    for (table, df) in PART_TABLES.iter().zip(frames.iter_mut()) {
+        sink::write_parquet(store, &part.key(tenant, *table), df)?;
+    }
+    let mut counts = option_counts::option_counts(&frames[0], &frames[2])
+        .map_err(building(Table::OptionCounts.name()))?;
+    sink::write_parquet(store, &part.key(tenant, Table::OptionCounts), &mut counts)
 }
 
 /// A part's row counts and flagged attempts, from its assessments, questions and options.

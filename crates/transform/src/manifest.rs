@@ -14,10 +14,13 @@ use crate::error::{Result, TransformError};
 use crate::run::RawInput;
 
 /// Bump when the meaning of the tables changes: an older manifest then triggers a full rebuild.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// The tables written in parts (one part per batch); `exams` is rebuilt whole each run.
 pub const PART_TABLES: [Table; 3] = [Table::Assessments, Table::Questions, Table::Options];
+
+/// Tables written in parts too, each derived from its part of [`PART_TABLES`] alone.
+pub const DERIVED_PART_TABLES: [Table; 1] = [Table::OptionCounts];
 
 /// Everything the transform knows about what it already did for one tenant.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -50,7 +53,10 @@ pub struct Part {
     pub questions: usize,
     pub options: usize,
     /// Kept attempts of this part flagged `counts_consistent = false` / with no summary counts.
+    /// (Absent from format 1 manifests, which are rebuilt anyway.)
+    #[serde(default)]
     pub counts_mismatches: usize,
+    #[serde(default)]
     pub counts_missing: usize,
 }
 
@@ -112,6 +118,7 @@ impl Manifest {
     fn table_files(&self, tenant: &TenantId) -> BTreeMap<String, Vec<String>> {
         let mut tables: BTreeMap<String, Vec<String>> = PART_TABLES
             .iter()
+            .chain(&DERIVED_PART_TABLES)
             .map(|table| {
                 let files = self
                     .parts
@@ -171,6 +178,7 @@ pub fn remove_unreferenced(
     let mut removed = 0;
     let dirs = PART_TABLES
         .iter()
+        .chain(&DERIVED_PART_TABLES)
         .map(|table| layout::table_dir(tenant, *table))
         .chain([layout::transform_quarantine_dir(tenant)]);
     for dir in dirs {
@@ -182,4 +190,32 @@ pub fn remove_unreferenced(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_format_1_manifest_still_loads_so_the_run_can_rebuild() {
+        // Format 1 had no per-part flagged counts and no exams row count.
+        let format_1 = r#"{
+            "format_version": 1,
+            "rules_fingerprint": "f5e2f3ae06c95f45",
+            "tables": {},
+            "parts": [{"id": 0, "generation": 1, "assessments": 9, "questions": 40, "options": 160}],
+            "next_part": 1,
+            "processed": [{"key": "tenant=t/raw/date=2026-11-28/file-a-000000000001-000000000010.parquet",
+                           "source": "file:a#1", "partition": 0, "rows": 10,
+                           "first_position": 1, "last_position": 10}],
+            "counts": {"raw_records": 10, "schema_violations": 0, "test_records": 1,
+                       "exact_duplicates_dropped": 0, "superseded_versions": 0},
+            "examples": {}
+        }"#;
+        let manifest: Manifest = serde_json::from_str(format_1).expect("format 1 loads");
+        assert_eq!(manifest.format_version, 1);
+        assert_ne!(manifest.format_version, FORMAT_VERSION);
+        assert_eq!(manifest.parts[0].counts_mismatches, 0);
+        assert_eq!(manifest.processed.len(), 1);
+    }
 }

@@ -1,12 +1,16 @@
 //! `distractors`: how each answer option of a question draws students, overall and by score group.
 //!
 //! Per question presented at least `item_min_n` times: for each option, the share of attempts that
-//! chose it, overall, in the upper 27% and in the lower 27% of those attempts by score (ties keep
-//! keen_id order). A good distractor draws more of the lower group; a key should draw more of the
-//! upper group. Flags: `key drawn more by the lower group` (check the key) and
-//! `distractor drawn more by the upper group` (ambiguous wording?).
+//! chose it, overall, in the upper 27% and in the lower 27% of those attempts by score. Attempts
+//! tied at a group's edge share its last places equally (`stats::extreme_groups`), so the shares
+//! never depend on an arbitrary order of ties. A good distractor draws more of the lower group; a
+//! key should draw more of the upper group. Flags: `key drawn more by the lower group` (check the
+//! key) and `distractor drawn more by the upper group` (ambiguous wording?).
+//!
+//! The query reads `option_counts` (attempts per question, option and score, written by the
+//! transform), so its cost follows the number of questions and score levels, not of attempts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
@@ -15,6 +19,7 @@ use super::ReportParams;
 use crate::error::Result;
 use crate::queries;
 use crate::report::Report;
+use crate::stats::extreme_groups;
 use crate::tables::TenantTables;
 
 const QUERY: &str = "distractors.sql";
@@ -29,62 +34,61 @@ pub struct OptionPull {
     pub lower: f64,
 }
 
-/// One option as shown in one attempt.
+/// One row of the query: a question's (`option_id` `None`) or an option's counts at one score.
 #[derive(Debug, Clone, Copy)]
-pub struct Shown<'a> {
-    pub keen_id: &'a str,
-    pub score: f64,
-    pub option_id: &'a str,
+pub struct CountsAt<'a> {
+    pub option_id: Option<&'a str>,
     pub is_key: bool,
-    pub chosen: bool,
+    pub score: f64,
+    /// Question row: attempts at this score presented the question.
+    pub attempts: u64,
+    /// Option row: attempts at this score that chose the option.
+    pub chosen: u64,
 }
 
-/// One question's options pulls: how many attempts presented it, and per option (in id order) its
-/// share chosen among all attempts, the top and the bottom 27% by score (ties in keen_id order).
-/// `shown` holds every option shown for the question, each attempt's rows next to each other.
-/// Linear in the rows: no per-attempt allocation.
-pub fn option_pulls(shown: &[Shown]) -> (usize, Vec<OptionPull>) {
-    let mut attempts: Vec<&[Shown]> = shown.chunk_by(|a, b| a.keen_id == b.keen_id).collect();
-    attempts.sort_by(|a, b| {
-        a[0].score
-            .total_cmp(&b[0].score)
-            .then(a[0].keen_id.cmp(b[0].keen_id))
-    });
-    let n = attempts.len();
-    let group = ((n as f64) * 0.27).ceil() as usize;
-    // Per option: is it the key, chosen by [all, upper, lower], the last attempt counted.
-    let mut options: BTreeMap<&str, (bool, [usize; 3], usize)> = BTreeMap::new();
-    for (rank, rows) in attempts.iter().enumerate() {
-        let (upper, lower) = (rank >= n.saturating_sub(group), rank < group.min(n));
-        for row in rows.iter() {
-            let entry = options
-                .entry(row.option_id)
-                .or_insert((row.is_key, [0; 3], usize::MAX));
-            entry.0 = row.is_key;
-            // An option listed twice in one attempt counts once.
-            if row.chosen && entry.2 != rank {
-                entry.2 = rank;
-                entry.1[0] += 1;
-                entry.1[1] += usize::from(upper);
-                entry.1[2] += usize::from(lower);
-            }
-        }
+/// One question's option pulls from its per-score counts (rows at the same score and option are
+/// summed): how many attempts presented it, and per option (in id order) its share chosen among
+/// all attempts, the upper and the lower 27% by score.
+pub fn option_pulls(rows: &[CountsAt]) -> (u64, Vec<OptionPull>) {
+    let mut levels: Vec<(f64, u64)> = rows
+        .iter()
+        .filter(|row| row.option_id.is_none())
+        .map(|row| (row.score, row.attempts))
+        .collect();
+    levels.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let levels: Vec<(f64, u64)> = levels
+        .chunk_by(|a, b| a.0.total_cmp(&b.0).is_eq())
+        .map(|same| (same[0].0, same.iter().map(|level| level.1).sum()))
+        .collect();
+    let attempts: Vec<u64> = levels.iter().map(|level| level.1).collect();
+    let n: u64 = attempts.iter().sum();
+    let (group, weights) = extreme_groups(&attempts);
+    // Per option: is it the key, chosen by [all, upper, lower] (weighted).
+    let mut options: BTreeMap<&str, (bool, [f64; 3])> = BTreeMap::new();
+    for row in rows {
+        let Some(option_id) = row.option_id else {
+            continue;
+        };
+        let entry = options.entry(option_id).or_insert((false, [0.0; 3]));
+        entry.0 |= row.is_key;
+        let (lower, upper) = levels
+            .binary_search_by(|level| level.0.total_cmp(&row.score))
+            .map(|i| weights[i])
+            .unwrap_or((0.0, 0.0));
+        let chosen = row.chosen as f64;
+        entry.1[0] += chosen;
+        entry.1[1] += upper * chosen;
+        entry.1[2] += lower * chosen;
     }
-    let share = |count: usize, of: usize| {
-        if of == 0 {
-            0.0
-        } else {
-            count as f64 / of as f64
-        }
-    };
+    let share = |count: f64, of: u64| if of == 0 { 0.0 } else { count / of as f64 };
     let pulls = options
         .into_iter()
-        .map(|(option, (is_key, [all, top, bottom], _))| OptionPull {
+        .map(|(option, (is_key, [all, top, bottom]))| OptionPull {
             option_id: option.to_string(),
             is_key,
             overall: share(all, n),
-            upper: share(top, group.min(n)),
-            lower: share(bottom, group.min(n)),
+            upper: share(top, group),
+            lower: share(bottom, group),
         })
         .collect();
     (n, pulls)
@@ -95,54 +99,36 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let exams = str_column(&df, QUERY, "exam_name")?;
     let questions = str_column(&df, QUERY, "question_id")?;
     let options = str_column(&df, QUERY, "option_id")?;
-    let attempts = str_column(&df, QUERY, "keen_id")?;
-    let (exams, questions, options, attempts): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = (
-        exams.iter().map(Option::unwrap_or_default).collect(),
-        questions.iter().map(Option::unwrap_or_default).collect(),
-        options.iter().map(Option::unwrap_or_default).collect(),
-        attempts.iter().map(Option::unwrap_or_default).collect(),
-    );
     let keys = ints(&df, QUERY, "is_key")?;
-    let chosen = ints(&df, QUERY, "chosen")?;
     let scores = floats(&df, QUERY, "score")?;
-    // Group rows by question, and by attempt within it, through dense ids (hashing, then one
-    // integer sort): building trees keyed by long strings for every row cost far more.
-    let mut question_ids: HashMap<(&str, &str), u32> = HashMap::new();
-    let mut attempt_ids: HashMap<&str, u32> = HashMap::new();
-    let mut order: Vec<(u32, u32, u32)> = Vec::with_capacity(exams.len());
-    for i in 0..exams.len() {
-        let next = question_ids.len() as u32;
-        let question = *question_ids.entry((exams[i], questions[i])).or_insert(next);
-        let next = attempt_ids.len() as u32;
-        let attempt = *attempt_ids.entry(attempts[i]).or_insert(next);
-        order.push((question, attempt, i as u32));
+    let attempts = ints(&df, QUERY, "attempts")?;
+    let chosen = ints(&df, QUERY, "chosen")?;
+    let mut rows_by_question: BTreeMap<(&str, &str), Vec<CountsAt>> = BTreeMap::new();
+    for (i, ((exam, question), option_id)) in exams
+        .iter()
+        .zip(questions.iter())
+        .zip(options.iter())
+        .enumerate()
+    {
+        rows_by_question
+            .entry((exam.unwrap_or_default(), question.unwrap_or_default()))
+            .or_default()
+            .push(CountsAt {
+                option_id,
+                is_key: keys[i] == 1,
+                score: scores[i].unwrap_or(0.0),
+                attempts: attempts[i],
+                chosen: chosen[i],
+            });
     }
-    order.sort_unstable();
-    let mut key_of: Vec<(&str, &str)> = vec![("", ""); question_ids.len()];
-    for (key, id) in &question_ids {
-        key_of[*id as usize] = *key;
-    }
-    let mut by_question: BTreeMap<(&str, &str), (usize, Vec<OptionPull>)> = BTreeMap::new();
-    for group in order.chunk_by(|a, b| a.0 == b.0) {
-        let shown: Vec<Shown> = group
-            .iter()
-            .map(|&(_, _, row)| {
-                let i = row as usize;
-                Shown {
-                    keen_id: attempts[i],
-                    score: scores[i].unwrap_or(0.0),
-                    option_id: options[i],
-                    is_key: keys[i] == 1,
-                    chosen: chosen[i] == 1,
-                }
-            })
-            .collect();
-        by_question.insert(key_of[group[0].0 as usize], option_pulls(&shown));
-    }
+    let by_question: BTreeMap<(&str, &str), (u64, Vec<OptionPull>)> = rows_by_question
+        .into_iter()
+        .map(|(question, rows)| (question, option_pulls(&rows)))
+        .collect();
     let mut rows: Vec<Vec<Value>> = Vec::new();
     let mut flagged = 0usize;
     for ((exam, question), (presented, pulls)) in &by_question {
-        if *presented < params.item_min_n {
+        if (*presented as usize) < params.item_min_n {
             continue;
         }
         for pull in pulls {
@@ -171,7 +157,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     }
     let questions_analysed = by_question
         .values()
-        .filter(|(presented, _)| *presented >= params.item_min_n)
+        .filter(|(presented, _)| *presented as usize >= params.item_min_n)
         .count();
     Ok(Report {
         name: "distractors",
@@ -198,50 +184,82 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
 mod tests {
     use super::*;
 
+    fn question(score: f64, attempts: u64) -> CountsAt<'static> {
+        CountsAt {
+            option_id: None,
+            is_key: false,
+            score,
+            attempts,
+            chosen: 0,
+        }
+    }
+
+    fn option(option_id: &'static str, is_key: bool, score: f64, chosen: u64) -> CountsAt<'static> {
+        CountsAt {
+            option_id: Some(option_id),
+            is_key,
+            score,
+            attempts: 0,
+            chosen,
+        }
+    }
+
     #[test]
     fn pulls_by_hand() {
-        // 4 attempts (scores .25, .5, .75, 1); groups of ceil(4·.27) = 2.
+        // 4 attempts at scores .25, .5, .75, 1 → groups of ⌈4·.27⌉ = 2.
         // Option A (key) chosen by the two best; option B by the two worst and by the best.
-        let mut shown = Vec::new();
-        for (keen_id, score, a, b) in [
-            ("k4", 1.0, true, true),
-            ("k1", 0.25, false, true),
-            ("k3", 0.75, true, false),
-            ("k2", 0.5, false, true),
-        ] {
-            for (option_id, is_key, chosen) in [("B", false, b), ("A", true, a)] {
-                shown.push(Shown {
-                    keen_id,
-                    score,
-                    option_id,
-                    is_key,
-                    chosen,
-                });
-            }
-        }
-        // A repeated row of an option already chosen in that attempt changes nothing.
-        shown.insert(1, shown[0]);
-        let (presented, pulls) = option_pulls(&shown);
+        let rows = [
+            question(0.25, 1),
+            question(0.5, 1),
+            question(0.75, 1),
+            question(1.0, 1),
+            option("B", false, 0.25, 1),
+            option("B", false, 0.5, 1),
+            option("B", false, 1.0, 1),
+            option("A", true, 0.75, 1),
+            option("A", true, 1.0, 1),
+            option("A", true, 0.5, 0),
+        ];
+        let (presented, pulls) = option_pulls(&rows);
         assert_eq!(presented, 4);
         assert_eq!(
-            pulls[0],
-            OptionPull {
-                option_id: "A".into(),
-                is_key: true,
-                overall: 0.5,
-                upper: 1.0,
-                lower: 0.0
-            }
+            pulls,
+            vec![
+                OptionPull {
+                    option_id: "A".into(),
+                    is_key: true,
+                    overall: 0.5,
+                    upper: 1.0,
+                    lower: 0.0
+                },
+                OptionPull {
+                    option_id: "B".into(),
+                    is_key: false,
+                    overall: 0.75,
+                    upper: 0.5,
+                    lower: 1.0
+                },
+            ]
         );
-        assert_eq!(
-            pulls[1],
-            OptionPull {
-                option_id: "B".into(),
-                is_key: false,
-                overall: 0.75,
-                upper: 0.5,
-                lower: 1.0
-            }
-        );
+    }
+
+    #[test]
+    fn tied_attempts_share_the_group_edge() {
+        // 5 attempts: one at 0, three tied at .5, one at 1 → groups of ⌈1.35⌉ = 2.
+        // Lower group: the 0 and a third of each .5; upper: the 1 and a third of each .5.
+        // Option C is chosen by two of the three tied attempts only.
+        let rows = [
+            question(0.0, 1),
+            question(0.5, 2),
+            question(0.5, 1),
+            question(1.0, 1),
+            option("C", false, 0.5, 2),
+        ];
+        let (presented, pulls) = option_pulls(&rows);
+        assert_eq!(presented, 5);
+        let c = &pulls[0];
+        assert!((c.overall - 0.4).abs() < 1e-12);
+        assert!((c.upper - 1.0 / 3.0).abs() < 1e-12, "{c:?}");
+        assert!((c.lower - 1.0 / 3.0).abs() < 1e-12, "{c:?}");
     }
 }

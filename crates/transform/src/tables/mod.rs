@@ -2,5 +2,6 @@
 
 pub mod assessments;
 pub mod exams;
+pub mod option_counts;
 pub mod options;
 pub mod questions;
