@@ -1,8 +1,8 @@
 -- last-taken: the most recent attempt (started_at) per exam, most recent first.
+-- Tables: exams (the transform's per-exam totals).
 SELECT
     exam_name,
-    MAX(started_at) AS last_taken,
-    COUNT(*)        AS attempts
-FROM assessments
-GROUP BY exam_name
+    last_taken,
+    attempts
+FROM exams
 ORDER BY last_taken DESC, exam_name

@@ -1,10 +1,10 @@
--- least-popular: attempts, distinct students and the last attempt per exam, least attempted first.
+-- least-popular: attempts, distinct students and the last attempt (started_at) per exam,
+-- least attempted first. Tables: exams (the transform's per-exam totals).
 -- The report keeps the bottom N, extended to every exam tied with the N-th.
 SELECT
     exam_name,
-    COUNT(*)                     AS attempts,
-    COUNT(DISTINCT user_exam_id) AS distinct_students,
-    MAX(started_at)              AS last_taken
-FROM assessments
-GROUP BY exam_name
+    attempts,
+    distinct_students,
+    last_taken
+FROM exams
 ORDER BY attempts ASC, exam_name

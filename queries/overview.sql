@@ -1,12 +1,12 @@
 -- overview: attempts and distinct students per exam, most attempted first.
--- Tables: assessments (one row per kept attempt). The report adds totals and the
--- most/least common exams (with ties) from these rows.
+-- Tables: exams (one row per exam name, totals kept by the transform over every kept attempt;
+-- the same figures as a GROUP BY over assessments, without reading a million rows). The report
+-- adds totals and the most/least common exams (with ties) from these rows.
 SELECT
     exam_name,
-    COUNT(*)                     AS attempts,
-    COUNT(DISTINCT user_exam_id) AS distinct_students,
-    COUNT(DISTINCT base_exam_id) AS base_exam_ids,
-    AVG(score)                   AS mean_score
-FROM assessments
-GROUP BY exam_name
+    attempts,
+    distinct_students,
+    n_base_exam_ids AS base_exam_ids,
+    mean_score
+FROM exams
 ORDER BY attempts DESC, exam_name

@@ -4,7 +4,8 @@
 Usage: interop_check.py WAREHOUSE TENANT
 
 For each table of the tenant, both engines must read every row (the counts written by the
-transform in tables/data_quality.json) and see timestamps as timestamps, not strings.
+transform in tables/data_quality.json) and see timestamps as timestamps, not strings. The two
+count tables (question_counts, option_counts) must add up, in both engines, to the rows they count.
 Exits 1 with a message on the first difference.
 """
 import json
@@ -39,7 +40,19 @@ def main():
         if types.get(timestamp_columns[table]) != "TIMESTAMP WITH TIME ZONE":
             fail(f"duckdb sees {table}.{timestamp_columns[table]} as {types.get(timestamp_columns[table])}")
     score = con.execute(f"SELECT round(avg(score), 6) FROM read_parquet('{os.path.join(tables, 'assessments', '*.parquet')}')").fetchone()[0]
-    print(f"duckdb {duckdb.__version__}: {', '.join(f'{t} {n}' for t, n in expected.items())} rows; mean score {score}")
+    part = lambda table: os.path.join(tables, table, "*.parquet")
+    counted = {
+        "question_counts": (f"SELECT sum(attempts) FROM read_parquet('{part('question_counts')}')", dq["questions"]),
+        "option_counts": (
+            f"SELECT sum(attempts) FROM read_parquet('{part('option_counts')}') WHERE option_id IS NULL",
+            con.execute(f"SELECT count(*) FROM (SELECT DISTINCT keen_id, exam_name, question_id FROM read_parquet('{part('options')}') WHERE option_id IS NOT NULL)").fetchone()[0],
+        ),
+    }
+    for table, (query, want) in counted.items():
+        got = con.execute(query).fetchone()[0]
+        if got != want:
+            fail(f"duckdb: {table} counts {got} attempts, expected {want}")
+    print(f"duckdb {duckdb.__version__}: {', '.join(f'{t} {n}' for t, n in expected.items())} rows; mean score {score}; count tables add up")
 
     from pyspark.sql import SparkSession
     from pyspark.sql.types import TimestampType
@@ -55,10 +68,17 @@ def main():
             field = df.schema[timestamp_columns[table]]
             if not isinstance(field.dataType, TimestampType):
                 fail(f"pyspark sees {table}.{field.name} as {field.dataType}")
+        for table, (_, want) in counted.items():
+            df = spark.read.parquet(os.path.join(tables, table))
+            if table == "option_counts":
+                df = df.where("option_id IS NULL")
+            got = df.selectExpr("sum(attempts) AS n").first()["n"]
+            if got != want:
+                fail(f"pyspark: {table} counts {got} attempts, expected {want}")
         spark_score = spark.read.parquet(os.path.join(tables, "assessments")).selectExpr("round(avg(score), 6) AS s").first()["s"]
         if abs(spark_score - score) > 1e-9:
             fail(f"pyspark mean score {spark_score} != duckdb {score}")
-        print(f"pyspark {spark.version}: same rows and mean score; timestamps are TimestampType")
+        print(f"pyspark {spark.version}: same rows, mean score and counts; timestamps are TimestampType")
     finally:
         spark.stop()
 

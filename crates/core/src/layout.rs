@@ -79,15 +79,17 @@ pub enum Table {
     Questions,
     Options,
     OptionCounts,
+    QuestionCounts,
     Exams,
 }
 
 impl Table {
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Assessments,
         Table::Questions,
         Table::Options,
         Table::OptionCounts,
+        Table::QuestionCounts,
         Table::Exams,
     ];
 
@@ -97,6 +99,7 @@ impl Table {
             Table::Questions => "questions",
             Table::Options => "options",
             Table::OptionCounts => "option_counts",
+            Table::QuestionCounts => "question_counts",
             Table::Exams => "exams",
         }
     }

@@ -96,6 +96,18 @@ pub mod option_counts {
     pub const CHOSEN: &str = "chosen";
 }
 
+/// The `question_counts` table: per part, how many kept attempts gave each result to each question
+/// and which wrong option they chose: `questions` grouped by these keys, so question-level
+/// reports read a few thousand rows instead of one per question per attempt.
+pub mod question_counts {
+    pub const EXAM_NAME: &str = "exam_name";
+    pub const QUESTION_ID: &str = "question_id";
+    pub const USER_RESULT: &str = "user_result";
+    /// Null when the attempt chose no wrong option.
+    pub const WRONG_OPTION_CHOSEN: &str = "wrong_option_chosen";
+    pub const ATTEMPTS: &str = "attempts";
+}
+
 /// The `exams` table: one row per exam name.
 pub mod exams {
     pub const EXAM_NAME: &str = "exam_name";

@@ -32,7 +32,7 @@ use crate::key_index::{key_hash, KeyIndex};
 use crate::manifest::{Manifest, Part, PART_TABLES};
 use crate::parse::ParsedAttempt;
 use crate::run::RawInput;
-use crate::tables::{assessments, option_counts, options, questions};
+use crate::tables::{assessments, option_counts, options, question_counts, questions};
 use crate::{scan, sink};
 
 /// New raw files, parsed, waiting to be applied.
@@ -534,7 +534,11 @@ fn write_part_tables(
     }
     let mut counts = option_counts::option_counts(&frames[0], &frames[2])
         .map_err(building(Table::OptionCounts.name()))?;
-    sink::write_parquet(store, &part.key(tenant, Table::OptionCounts), &mut counts)
+    sink::write_parquet(store, &part.key(tenant, Table::OptionCounts), &mut counts)?;
+    let mut counts = question_counts::question_counts(frames[1].clone().lazy())
+        .collect()
+        .map_err(building(Table::QuestionCounts.name()))?;
+    sink::write_parquet(store, &part.key(tenant, Table::QuestionCounts), &mut counts)
 }
 
 /// A part's row counts and flagged attempts, from its assessments, questions and options.

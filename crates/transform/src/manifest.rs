@@ -20,7 +20,7 @@ pub const FORMAT_VERSION: u32 = 4;
 pub const PART_TABLES: [Table; 3] = [Table::Assessments, Table::Questions, Table::Options];
 
 /// Tables written in parts too, each derived from its part of [`PART_TABLES`] alone.
-pub const DERIVED_PART_TABLES: [Table; 1] = [Table::OptionCounts];
+pub const DERIVED_PART_TABLES: [Table; 2] = [Table::OptionCounts, Table::QuestionCounts];
 
 /// Everything the transform knows about what it already did for one tenant.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

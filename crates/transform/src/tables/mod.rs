@@ -4,4 +4,5 @@ pub mod assessments;
 pub mod exams;
 pub mod option_counts;
 pub mod options;
+pub mod question_counts;
 pub mod questions;
