@@ -63,23 +63,31 @@ pub fn option_pulls(rows: &[CountsAt]) -> (u64, Vec<OptionPull>) {
     let attempts: Vec<u64> = levels.iter().map(|level| level.1).collect();
     let n: u64 = attempts.iter().sum();
     let (group, weights) = extreme_groups(&attempts);
-    // Per option: is it the key, chosen by [all, upper, lower] (weighted).
-    let mut options: BTreeMap<&str, (bool, [f64; 3])> = BTreeMap::new();
+    // Per option: is it the key, and how many chose it at each score level. Summed as integers
+    // first, then weighted in level order, so the shares do not depend on the rows' order.
+    let mut options: BTreeMap<&str, (bool, Vec<u64>)> = BTreeMap::new();
     for row in rows {
         let Some(option_id) = row.option_id else {
             continue;
         };
-        let entry = options.entry(option_id).or_insert((false, [0.0; 3]));
+        let entry = options
+            .entry(option_id)
+            .or_insert_with(|| (false, vec![0; levels.len()]));
         entry.0 |= row.is_key;
-        let (lower, upper) = levels
-            .binary_search_by(|level| level.0.total_cmp(&row.score))
-            .map(|i| weights[i])
-            .unwrap_or((0.0, 0.0));
-        let chosen = row.chosen as f64;
-        entry.1[0] += chosen;
-        entry.1[1] += upper * chosen;
-        entry.1[2] += lower * chosen;
+        if let Ok(level) = levels.binary_search_by(|level| level.0.total_cmp(&row.score)) {
+            entry.1[level] += row.chosen;
+        }
     }
+    let options = options.into_iter().map(|(option, (is_key, chosen))| {
+        let mut sums = [0.0; 3];
+        for (count, (lower, upper)) in chosen.iter().zip(&weights) {
+            let count = *count as f64;
+            sums[0] += count;
+            sums[1] += upper * count;
+            sums[2] += lower * count;
+        }
+        (option, (is_key, sums))
+    });
     let share = |count: f64, of: u64| if of == 0 { 0.0 } else { count / of as f64 };
     let pulls = options
         .into_iter()

@@ -13,7 +13,7 @@
 //! discrimination (check the answer key), too easy (p > 0.9), too hard (p < 0.2).
 
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::ops::Range;
 
 use foldhash::{HashMap, HashMapExt};
@@ -115,11 +115,7 @@ pub fn answers_by_exam<'a>(
     correct: &[u64],
 ) -> BTreeMap<&'a str, ExamAnswers<'a>> {
     let hasher = foldhash::fast::FixedState::with_seed(0);
-    let hash = |s: &str| {
-        let mut h = hasher.build_hasher();
-        s.hash(&mut h);
-        h.finish()
-    };
+    let hash = |s: &str| hasher.hash_one(s);
     // Runs of adjacent rows of one attempt, in table order.
     let mut runs: Vec<(u64, Range<usize>)> = Vec::new();
     let mut start = 0;
