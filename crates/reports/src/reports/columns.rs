@@ -59,34 +59,15 @@ pub fn floats(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<Opt
     Ok(c.f64().map_err(shape(query, name))?.iter().collect())
 }
 
-pub fn datetimes(
-    df: &DataFrame,
-    query: &str,
-    name: &'static str,
-) -> Result<Vec<Option<DateTime<Utc>>>> {
+/// A datetime column as microseconds since the Unix epoch (UTC), whatever its unit.
+pub fn micros(df: &DataFrame, query: &str, name: &'static str) -> Result<Vec<Option<i64>>> {
     let c = column(df, query, name)?;
-    let micros = match c.dtype() {
-        DataType::Datetime(unit, _) => {
-            let per_micro = match unit {
-                TimeUnit::Nanoseconds => 1_000,
-                TimeUnit::Microseconds => 1,
-                TimeUnit::Milliseconds => -1_000,
-            };
-            let raw = c.cast(&DataType::Int64).map_err(shape(query, name))?;
-            raw.i64()
-                .map_err(shape(query, name))?
-                .iter()
-                .map(|v| {
-                    v.map(|v| {
-                        if per_micro > 0 {
-                            v / per_micro
-                        } else {
-                            v * -per_micro
-                        }
-                    })
-                })
-                .collect::<Vec<_>>()
-        }
+    let per_micro = match c.dtype() {
+        DataType::Datetime(unit, _) => match unit {
+            TimeUnit::Nanoseconds => 1_000,
+            TimeUnit::Microseconds => 1,
+            TimeUnit::Milliseconds => -1_000,
+        },
         other => {
             return Err(ReportsError::QueryShape {
                 query: query.to_string(),
@@ -95,12 +76,33 @@ pub fn datetimes(
             })
         }
     };
-    Ok(micros
+    let raw = c.cast(&DataType::Int64).map_err(shape(query, name))?;
+    Ok(raw
+        .i64()
+        .map_err(shape(query, name))?
+        .iter()
+        .map(|v| {
+            v.map(|v| {
+                if per_micro > 0 {
+                    v / per_micro
+                } else {
+                    v * -per_micro
+                }
+            })
+        })
+        .collect())
+}
+
+pub fn datetimes(
+    df: &DataFrame,
+    query: &str,
+    name: &'static str,
+) -> Result<Vec<Option<DateTime<Utc>>>> {
+    Ok(micros(df, query, name)?
         .into_iter()
         .map(|v| v.and_then(DateTime::from_timestamp_micros))
         .collect())
 }
-
 /// A timestamp as ISO-8601 UTC with milliseconds.
 pub fn iso(value: Option<DateTime<Utc>>) -> serde_json::Value {
     value.map_or(serde_json::Value::Null, |t| {

@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use foldhash::{HashMap, HashMapExt};
+
 use serde_json::{json, Value};
 
 use super::columns::{floats, ints, str_column};
@@ -111,23 +113,29 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let scores = floats(&df, QUERY, "score")?;
     let attempts = ints(&df, QUERY, "attempts")?;
     let chosen = ints(&df, QUERY, "chosen")?;
-    let mut rows_by_question: BTreeMap<(&str, &str), Vec<CountsAt>> = BTreeMap::new();
+    // Rows grouped by question through a hash map (700k rows at 1M attempts: one per part,
+    // question, option and score), then the questions in order.
+    let mut question_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut rows_by_question: Vec<((&str, &str), Vec<CountsAt>)> = Vec::new();
     for (i, ((exam, question), option_id)) in exams
         .iter()
         .zip(questions.iter())
         .zip(options.iter())
         .enumerate()
     {
-        rows_by_question
-            .entry((exam.unwrap_or_default(), question.unwrap_or_default()))
-            .or_default()
-            .push(CountsAt {
-                option_id,
-                is_key: keys[i] == 1,
-                score: scores[i].unwrap_or(0.0),
-                attempts: attempts[i],
-                chosen: chosen[i],
-            });
+        let key = (exam.unwrap_or_default(), question.unwrap_or_default());
+        let next = rows_by_question.len();
+        let at = *question_of.entry(key).or_insert(next);
+        if at == next {
+            rows_by_question.push((key, Vec::new()));
+        }
+        rows_by_question[at].1.push(CountsAt {
+            option_id,
+            is_key: keys[i] == 1,
+            score: scores[i].unwrap_or(0.0),
+            attempts: attempts[i],
+            chosen: chosen[i],
+        });
     }
     let by_question: BTreeMap<(&str, &str), (u64, Vec<OptionPull>)> = rows_by_question
         .into_iter()

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
-use super::columns::{datetimes, floats, ints, str_column, strings};
+use super::columns::{floats, ints, micros, str_column, strings};
 use super::{ReportParams, MAX_BARS};
 use crate::charts::{Bar, Chart, Heatmap, ValueFormat};
 use crate::error::Result;
@@ -37,21 +37,30 @@ impl Weekly {
             &queries::load(WEEKLY_QUERY, params.queries_dir.as_deref())?,
         )?;
         let names = str_column(&df, WEEKLY_QUERY, "exam_name")?;
-        let started = datetimes(&df, WEEKLY_QUERY, "started_at")?;
+        let started = micros(&df, WEEKLY_QUERY, "started_at")?;
         let scores = floats(&df, WEEKLY_QUERY, "score")?;
-        // Counted under borrowed names (a million rows at 1M attempts), then sorted once.
-        let mut counted: HashMap<(&str, NaiveDate), (u64, u64)> = HashMap::new();
+        // Counted per (borrowed name, Monday as days since 1970-01-01), a million rows at 1M
+        // attempts; names and dates are made once per cell.
+        const MICROS_PER_DAY: i64 = 86_400_000_000;
+        let mut counted: HashMap<(&str, i64), (u64, u64)> = HashMap::new();
         for (i, name) in names.iter().enumerate() {
             let Some(start) = started[i] else { continue };
-            let day = start.date_naive();
-            let week = day - chrono::Days::new(u64::from(day.weekday().num_days_from_monday()));
-            let cell = counted.entry((name.unwrap_or_default(), week)).or_default();
+            let day = start.div_euclid(MICROS_PER_DAY);
+            // 1970-01-01 was a Thursday: 3 days after a Monday.
+            let monday = day - (day + 3).rem_euclid(7);
+            let cell = counted
+                .entry((name.unwrap_or_default(), monday))
+                .or_default();
             cell.0 += 1;
             cell.1 += u64::from(scores[i].is_some_and(|s| s >= params.threshold));
         }
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
         let cells: BTreeMap<(String, NaiveDate), (u64, u64)> = counted
             .into_iter()
-            .map(|((name, week), cell)| ((name.to_string(), week), cell))
+            .filter_map(|((name, monday), cell)| {
+                let week = epoch.checked_add_signed(chrono::Duration::days(monday))?;
+                Some(((name.to_string(), week), cell))
+            })
             .collect();
         let mut weeks: Vec<NaiveDate> = cells.keys().map(|(_, w)| *w).collect();
         weeks.sort();
