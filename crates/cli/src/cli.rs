@@ -48,7 +48,7 @@ pub enum Command {
     Transform(TransformArgs),
     /// Run a canned report: print its table, write its chart (PNG + SVG) and files.
     Report(ReportArgs),
-    /// Run your own SQL over one tenant's tables (assessments, questions, options, exams).
+    /// Run your own SQL over one tenant's tables (assessments, questions, options, exams, question_counts, option_counts).
     Query(QueryArgs),
     /// Ingest a file, transform, and write every report, for one tenant.
     Run(RunArgs),

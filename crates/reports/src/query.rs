@@ -1,6 +1,7 @@
 //! Ad-hoc SQL over one tenant's tables, for analysts and data engineers.
 //!
-//! The query sees exactly the tenant's `assessments`, `questions`, `options` and `exams`.
+//! The query sees exactly the tenant's tables: `assessments`, `questions`, `options`, `exams`,
+//! `question_counts` and `option_counts`.
 //! Table functions that read files (`read_parquet`, `read_csv`, ...) are refused, so a query
 //! cannot reach data outside the tenant's tables by path.
 
