@@ -18,18 +18,9 @@ from collections import defaultdict
 import duckdb
 import numpy as np
 
+from group_weights import group_weights
+
 MIN_N = 30
-
-
-def group_weights(score, g):
-    """Per attempt, its share of the bottom-g group by score: attempts tied at the edge share
-    the group's last places equally."""
-    edge = np.sort(score)[g - 1]
-    below = score < edge
-    tied = score == edge
-    weights = below.astype(float)
-    weights[tied] = (g - below.sum()) / tied.sum()
-    return weights
 
 
 def main():

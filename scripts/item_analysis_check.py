@@ -16,6 +16,8 @@ from collections import Counter, defaultdict
 import duckdb
 import numpy as np
 
+from group_weights import group_weights
+
 MIN_N = 30
 
 
@@ -34,17 +36,6 @@ def pearson(x, y):
     if len(x) < 2 or np.std(x) == 0 or np.std(y) == 0:
         return None
     return float(np.corrcoef(x, y)[0, 1])
-
-
-def group_weights(score, g):
-    """Per attempt, its share of the bottom-g group by score: attempts tied at the edge share
-    the group's last places equally."""
-    edge = np.sort(score)[g - 1]
-    below = score < edge
-    tied = score == edge
-    weights = below.astype(float)
-    weights[tied] = (g - below.sum()) / tied.sum()
-    return weights
 
 
 def upper_lower(item, score):
