@@ -42,6 +42,14 @@ pub enum IngestError {
 
     #[error(transparent)]
     Storage(#[from] CoreError),
+
+    #[error("positions {first}..={last} of {slug} not landed (they are read again next run): an earlier batch failed: {earlier}")]
+    NotLanded {
+        slug: String,
+        first: i64,
+        last: i64,
+        earlier: String,
+    },
 }
 
 impl IngestError {

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use examlake_core::{layout, Storage, TenantId};
 use flate2::read::MultiGzDecoder;
 
+use crate::batch_writer::{BatchWriter, LandJob, LandOutcome};
 use crate::error::{IngestError, Result};
-use crate::raw_batch::{land_batch, RawBatch};
+use crate::raw_batch::{RawBatch, Retry};
 use crate::records::Records;
 use crate::validate::check_record;
 
@@ -60,8 +61,8 @@ pub fn run_file(
         source: source.clone(),
         ..IngestSummary::default()
     };
-    let mut landed = RawBatch::new(config.tenant.clone(), source.clone(), 0, false);
-    let mut refused = RawBatch::new(config.tenant.clone(), source.clone(), 0, true);
+    let mut batches = Batches::new(config.tenant.clone(), source.clone(), slug);
+    let mut writer = BatchWriter::spawn(store.clone(), Retry::STORAGE, 1);
     let mut batch_first = None;
     let mut last_position = 0;
     while let Some(record) = records
@@ -80,38 +81,88 @@ pub fn run_file(
             None => check_record(&record.bytes, config.max_record_bytes),
         };
         match verdict {
-            Ok(()) => landed.push(record.position, record.bytes, None),
-            Err(reason) => refused.push(record.position, record.bytes, Some(reason)),
+            Ok(()) => batches.landed.push(record.position, &record.bytes, None),
+            Err(reason) => batches
+                .refused
+                .push(record.position, &record.bytes, Some(reason)),
         }
-        if landed.len() >= config.batch_records
-            || landed.n_bytes + refused.n_bytes >= MAX_BATCH_BYTES
-        {
+        if batches.landed.len() >= config.batch_records || batches.n_bytes() >= MAX_BATCH_BYTES {
             let first = batch_first.take().unwrap_or(record.position);
-            flush(
-                store.as_ref(),
-                &slug,
-                first,
-                record.position,
-                &mut landed,
-                &mut refused,
-                &mut summary,
-            )?;
+            let job = batches.take(first, record.position);
+            let landed_now = writer.submit(job, store.as_ref());
+            for outcome in landed_now.into_iter().chain(writer.finished()) {
+                batches.count(outcome, &mut summary)?;
+            }
             progress(consumed.get());
         }
     }
     if let Some(first) = batch_first {
-        flush(
-            store.as_ref(),
-            &slug,
-            first,
-            last_position,
-            &mut landed,
-            &mut refused,
-            &mut summary,
-        )?;
+        let job = batches.take(first, last_position);
+        if let Some(outcome) = writer.submit(job, store.as_ref()) {
+            batches.count(outcome, &mut summary)?;
+        }
+    }
+    for outcome in writer.wait_all() {
+        batches.count(outcome, &mut summary)?;
     }
     progress(consumed.get());
     Ok(summary)
+}
+
+/// The batch being filled from one input, and a landed batch's buffers kept for reuse.
+struct Batches {
+    tenant: TenantId,
+    source: String,
+    slug: String,
+    landed: RawBatch,
+    refused: RawBatch,
+    spare: Option<RawBatch>,
+}
+
+impl Batches {
+    fn new(tenant: TenantId, source: String, slug: String) -> Self {
+        Batches {
+            landed: RawBatch::new(tenant.clone(), source.clone(), 0, false),
+            refused: RawBatch::new(tenant.clone(), source.clone(), 0, true),
+            tenant,
+            source,
+            slug,
+            spare: None,
+        }
+    }
+
+    fn n_bytes(&self) -> usize {
+        self.landed.n_bytes() + self.refused.n_bytes()
+    }
+
+    /// The filled batch as a job for positions `first..=last`; empty batches take its place.
+    fn take(&mut self, first: i64, last: i64) -> LandJob {
+        let mut fresh = match self.spare.take() {
+            Some(spare) => spare.reused_for(self.tenant.clone(), self.source.clone(), 0, false),
+            None => RawBatch::new(self.tenant.clone(), self.source.clone(), 0, false),
+        };
+        fresh.reserve_like(self.landed.len(), self.landed.n_bytes());
+        let quarantine = RawBatch::new(self.tenant.clone(), self.source.clone(), 0, true);
+        LandJob {
+            slug: self.slug.clone(),
+            first,
+            last,
+            landed: std::mem::replace(&mut self.landed, fresh),
+            refused: std::mem::replace(&mut self.refused, quarantine),
+        }
+    }
+
+    /// Add a landed job to the summary and keep its buffers; a failed one is the run's error.
+    fn count(&mut self, outcome: LandOutcome, summary: &mut IngestSummary) -> Result<()> {
+        let files = outcome.result?;
+        let job = outcome.job;
+        summary.quarantined += job.refused.len() as u64;
+        summary.landed += job.landed.len() as u64;
+        summary.quarantine_files += u64::from(files.quarantine_file);
+        summary.raw_files += 1;
+        self.spare = Some(job.landed);
+        Ok(())
+    }
 }
 
 /// Open an NDJSON or JSON-array file (gzip detected) as a stream of records, with a counter of
@@ -130,25 +181,6 @@ pub(crate) fn open_records(path: &Path) -> Result<(Records<Box<dyn BufRead>>, Sh
 
 /// A batch is also cut at this many payload bytes, bounding memory.
 const MAX_BATCH_BYTES: usize = 256 * 1024 * 1024;
-
-fn flush(
-    store: &dyn Storage,
-    slug: &str,
-    first: i64,
-    last: i64,
-    landed: &mut RawBatch,
-    refused: &mut RawBatch,
-    summary: &mut IngestSummary,
-) -> Result<()> {
-    let files = land_batch(store, slug, first, last, landed, refused)?;
-    summary.quarantined += refused.len() as u64;
-    summary.landed += landed.len() as u64;
-    summary.quarantine_files += u64::from(files.quarantine_file);
-    summary.raw_files += 1;
-    landed.clear();
-    refused.clear();
-    Ok(())
-}
 
 /// The highest position already landed from this source, from the raw file names themselves.
 fn landed_up_to(store: &dyn Storage, tenant: &TenantId, slug: &str) -> Result<i64> {

@@ -9,6 +9,7 @@
 //!
 //! This crate must not depend on `transform` or `reports`.
 
+mod batch_writer;
 mod error;
 pub mod file;
 pub mod kafka;

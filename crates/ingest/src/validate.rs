@@ -18,8 +18,12 @@ pub fn check_record(bytes: &[u8], max_bytes: usize) -> Result<(), String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("empty record".to_string());
     }
-    if let Err(error) = std::str::from_utf8(bytes) {
-        return Err(format!("invalid UTF-8 at byte {}", error.valid_up_to()));
+    // The SIMD check first (several times faster); std's only to locate an error.
+    if simdutf8::basic::from_utf8(bytes).is_err() {
+        let at = std::str::from_utf8(bytes)
+            .err()
+            .map_or(0, |e| e.valid_up_to());
+        return Err(format!("invalid UTF-8 at byte {at}"));
     }
     let first = bytes
         .iter()

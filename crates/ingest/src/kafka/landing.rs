@@ -5,9 +5,13 @@
 //! Exactly once, even under SIGKILL: a batch is landed with atomic writes (quarantine file, then
 //! raw file, each to a temporary name, made durable, renamed); on every assignment a partition
 //! resumes one past the highest offset in its landed file names; offsets are committed to Kafka
-//! only afterwards, for lag monitoring. A crash anywhere re-reads at most the unlanded batch.
+//! only afterwards, for lag monitoring. A crash anywhere re-reads at most the unlanded batches.
 //! On revocation the pending batch is landed before the partition is given up (the eager
 //! protocol lets no other member start it before this callback returns).
+//!
+//! Batches are encoded and written by a background thread ([`BatchWriter`]) while the poll loop
+//! goes on receiving; a partition's resume position moves only when its batch comes back
+//! landed. Revocation, a lost assignment and shutdown first wait for every batch in flight.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,10 +26,11 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::connection::KafkaConnection;
 use super::partition_buffer::{Accepted, PartitionBuffer, Rotation};
-use super::resume::{landed_next_offset, partition_slug};
+use super::resume::landed_next_offset;
 use super::topics::{subscription_pattern, tenant_of_topic};
+use crate::batch_writer::{BatchWriter, LandOutcome};
 use crate::error::{IngestError, Result};
-use crate::raw_batch::land_batch;
+use crate::raw_batch::{RawBatch, Retry};
 
 /// What to consume and how to land it.
 #[derive(Debug, Clone)]
@@ -81,7 +86,7 @@ pub fn run_landing(
     let context = LandingContext {
         store: store.clone(),
         only_tenant: config.only_tenant.clone(),
-        state: Mutex::new(LandingState::default()),
+        state: Mutex::new(LandingState::new(store.clone())),
     };
     let consumer: BaseConsumer<LandingContext> = consumer_config(config)
         .create_with_context(context)
@@ -160,13 +165,92 @@ struct LandingContext {
     state: Mutex<LandingState>,
 }
 
-#[derive(Default)]
 struct LandingState {
     buffers: Vec<PartitionBuffer>,
     summary: LandingSummary,
-    /// An error met inside a callback, raised by the poll loop.
+    /// An error met inside a callback or by the writer, raised by the poll loop.
     fatal: Option<IngestError>,
+    writer: BatchWriter,
+    /// Landed batches' buffers, reused for the next batches.
+    spares: Vec<RawBatch>,
 }
+
+impl LandingState {
+    fn new(store: Arc<dyn Storage>) -> Self {
+        LandingState {
+            buffers: Vec::new(),
+            summary: LandingSummary::default(),
+            fatal: None,
+            writer: BatchWriter::spawn(store, Retry::STORAGE, BatchWriter::default_threads()),
+            spares: Vec::new(),
+        }
+    }
+
+    /// Hand buffer `index`'s pending batch (if any) to the writer.
+    fn hand_off(&mut self, index: usize, store: &dyn Storage, commits: &mut TopicPartitionList) {
+        let spare = self.spares.pop();
+        let Some(job) = self.buffers[index].take_batch(spare) else {
+            return;
+        };
+        if let Some(outcome) = self.writer.submit(job, store) {
+            self.record(outcome, Some(commits));
+        }
+    }
+
+    /// Record the batches the writer finished (waiting for all in flight with `wait`).
+    fn collect_landed(&mut self, wait: bool, mut commits: Option<&mut TopicPartitionList>) {
+        let outcomes = match wait {
+            true => self.writer.wait_all(),
+            false => self.writer.finished(),
+        };
+        for outcome in outcomes {
+            self.record(outcome, commits.as_deref_mut());
+        }
+    }
+
+    /// One batch back from the writer: count it and move its partition's resume position, or
+    /// keep its error for the poll loop (its records are read again by the next run).
+    fn record(&mut self, outcome: LandOutcome, commits: Option<&mut TopicPartitionList>) {
+        let job = outcome.job;
+        let files = match outcome.result {
+            Ok(files) => files,
+            Err(error) => {
+                tracing::error!(message = "a batch could not be landed; it will be read again", source = %job.landed.source, first = job.first, last = job.last, %error);
+                self.fatal.get_or_insert(error);
+                return;
+            }
+        };
+        let (landed, quarantined) = (job.landed.len() as u64, job.refused.len() as u64);
+        let summary = &mut self.summary;
+        summary.landed += landed;
+        summary.quarantined += quarantined;
+        summary.raw_files += 1;
+        summary.quarantine_files += u64::from(files.quarantine_file);
+        let counts = summary
+            .per_tenant
+            .entry(job.landed.tenant.to_string())
+            .or_default();
+        counts.landed += landed;
+        counts.quarantined += quarantined;
+        let partition = job.landed.partition;
+        if let Some(buffer) = self
+            .buffers
+            .iter_mut()
+            .find(|b| b.partition == partition && b.landed.source == job.landed.source)
+        {
+            buffer.confirm_landed(job.last);
+            if let Some(commits) = commits {
+                add_commit(commits, buffer);
+            }
+        }
+        if self.spares.len() < MAX_SPARE_BATCHES {
+            self.spares.push(job.landed);
+        }
+    }
+}
+
+/// Landed batches kept for their buffers: about one per batch in flight.
+const MAX_SPARE_BATCHES: usize = 2;
 
 fn lock(state: &Mutex<LandingState>) -> MutexGuard<'_, LandingState> {
     state
@@ -188,7 +272,9 @@ impl ConsumerContext for LandingContext {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => self.revoke(consumer, tpl),
             other => {
                 tracing::error!(message = "rebalance error; giving up the assignment", error = ?other);
-                lock(&self.state).buffers.clear();
+                let mut state = lock(&self.state);
+                state.collect_landed(true, None);
+                state.buffers.clear();
                 let _ = consumer.unassign();
             }
         }
@@ -255,23 +341,20 @@ impl LandingContext {
             .iter()
             .map(|e| (e.topic().to_string(), e.partition()))
             .collect();
+        let is_revoked = |b: &PartitionBuffer| revoked.contains(&(b.topic.clone(), b.partition));
         let mut commits = TopicPartitionList::new();
-        let mut kept = Vec::new();
-        for mut buffer in std::mem::take(&mut state.buffers) {
-            if !revoked.contains(&(buffer.topic.clone(), buffer.partition)) {
-                kept.push(buffer);
-                continue;
+        for index in 0..state.buffers.len() {
+            if is_revoked(&state.buffers[index]) {
+                state.hand_off(index, self.store.as_ref(), &mut commits);
             }
-            match land_pending(self.store.as_ref(), &mut buffer, &mut state.summary) {
-                Ok(true) => add_commit(&mut commits, &buffer),
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::error!(message = "could not land a revoked partition's batch; it will be read again", topic = %buffer.topic, partition = buffer.partition, %error);
-                }
-            }
-            tracing::info!(message = "partition revoked", topic = %buffer.topic, partition = buffer.partition);
         }
-        state.buffers = kept;
+        state.collect_landed(true, Some(&mut commits));
+        state.buffers.retain(|buffer| {
+            if is_revoked(buffer) {
+                tracing::info!(message = "partition revoked", topic = %buffer.topic, partition = buffer.partition);
+            }
+            !is_revoked(buffer)
+        });
         drop(state);
         commit(consumer, &commits, CommitMode::Sync);
         let _ = consumer.unassign();
@@ -311,13 +394,15 @@ fn land_due(
     let mut state = lock(&context.state);
     if consumer.assignment_lost() {
         tracing::warn!(message = "assignment lost; pending batches given back");
+        state.collect_landed(true, None);
         state.buffers.iter_mut().for_each(PartitionBuffer::discard);
-        return Ok(());
+        return state.fatal.take().map_or(Ok(()), Err);
     }
     let now = Instant::now();
     let mut commits = TopicPartitionList::new();
-    let state = &mut *state;
-    for buffer in &mut state.buffers {
+    state.collect_landed(false, Some(&mut commits));
+    for index in 0..state.buffers.len() {
+        let buffer = &state.buffers[index];
         let reached_target = targets.is_some_and(|targets| {
             buffer.pending_range().is_some_and(|(_, last)| {
                 targets.iter().any(|t| {
@@ -325,62 +410,25 @@ fn land_due(
                 })
             })
         });
-        if (reached_target || buffer.is_due(&config.rotation, now))
-            && land_pending(context.store.as_ref(), buffer, &mut state.summary)?
-        {
-            add_commit(&mut commits, buffer);
+        if reached_target || buffer.is_due(&config.rotation, now) {
+            state.hand_off(index, context.store.as_ref(), &mut commits);
         }
     }
     commit(consumer, &commits, CommitMode::Async);
-    Ok(())
+    state.fatal.take().map_or(Ok(()), Err)
 }
 
-/// Land every pending batch (shutdown) and commit synchronously.
+/// Land every pending batch and wait for all in flight (shutdown), then commit synchronously.
 fn land_all(consumer: &BaseConsumer<LandingContext>) -> Result<()> {
     let context = consumer.context();
     let mut state = lock(&context.state);
-    let state = &mut *state;
     let mut commits = TopicPartitionList::new();
-    let mut first_error = None;
-    for buffer in &mut state.buffers {
-        match land_pending(context.store.as_ref(), buffer, &mut state.summary) {
-            Ok(true) => add_commit(&mut commits, buffer),
-            Ok(false) => {}
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
+    for index in 0..state.buffers.len() {
+        state.hand_off(index, context.store.as_ref(), &mut commits);
     }
+    state.collect_landed(true, Some(&mut commits));
     commit(consumer, &commits, CommitMode::Sync);
-    first_error.map_or(Ok(()), Err)
-}
-
-/// Land a buffer's pending batch (storage failures are retried inside [`land_batch`]).
-/// Returns whether anything was landed.
-fn land_pending(
-    store: &dyn Storage,
-    buffer: &mut PartitionBuffer,
-    summary: &mut LandingSummary,
-) -> Result<bool> {
-    let Some((first, last)) = buffer.pending_range() else {
-        return Ok(false);
-    };
-    let slug = partition_slug(&buffer.topic, buffer.partition);
-    let files = land_batch(store, &slug, first, last, &buffer.landed, &buffer.refused)?;
-    let landed = buffer.landed.len() as u64;
-    let quarantined = buffer.refused.len() as u64;
-    summary.landed += landed;
-    summary.quarantined += quarantined;
-    summary.raw_files += 1;
-    summary.quarantine_files += u64::from(files.quarantine_file);
-    let counts = summary
-        .per_tenant
-        .entry(buffer.landed.tenant.to_string())
-        .or_default();
-    counts.landed += landed;
-    counts.quarantined += quarantined;
-    buffer.mark_landed();
-    Ok(true)
+    state.fatal.take().map_or(Ok(()), Err)
 }
 
 fn add_commit(commits: &mut TopicPartitionList, buffer: &PartitionBuffer) {

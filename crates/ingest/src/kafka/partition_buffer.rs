@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use examlake_core::TenantId;
 
+use crate::batch_writer::LandJob;
 use crate::raw_batch::RawBatch;
 use crate::validate::check_record;
 
@@ -41,7 +42,8 @@ pub(crate) enum Accepted {
 pub(crate) struct PartitionBuffer {
     pub topic: String,
     pub partition: i32,
-    /// The next offset to land: everything below it is in landed files.
+    /// The next offset to land: everything below it is in landed files. Batches handed to the
+    /// writer move it only once they are landed.
     pub next_offset: i64,
     pub landed: RawBatch,
     pub refused: RawBatch,
@@ -76,12 +78,14 @@ impl PartitionBuffer {
             return Accepted::AlreadyLanded;
         }
         if self.first.is_none() {
-            if offset > self.next_offset {
+            // The next offset expected: past the landed files and past the batches in flight.
+            let expected = self.next_offset.max(self.last + 1);
+            if offset > expected {
                 tracing::warn!(
                     message = "offsets missing from Kafka (deleted by retention?)",
                     topic = %self.topic,
                     partition = self.partition,
-                    from = self.next_offset,
+                    from = expected,
                     to = offset - 1
                 );
             }
@@ -93,7 +97,7 @@ impl PartitionBuffer {
             None => Err("message has no value (null payload)".to_string()),
             Some(bytes) => check_record(bytes, max_record_bytes),
         };
-        let bytes = payload.map(<[u8]>::to_vec).unwrap_or_default();
+        let bytes = payload.unwrap_or_default();
         match verdict {
             Ok(()) => {
                 self.landed.push(offset, bytes, None);
@@ -117,20 +121,39 @@ impl PartitionBuffer {
             return false;
         };
         self.landed.len() + self.refused.len() >= rotation.max_records
-            || self.landed.n_bytes + self.refused.n_bytes >= rotation.max_bytes
+            || self.landed.n_bytes() + self.refused.n_bytes() >= rotation.max_bytes
             || now.duration_since(opened) >= rotation.max_age
     }
 
-    /// After the batch was landed: forget it and move the resume position past it.
-    pub fn mark_landed(&mut self) {
-        self.next_offset = self.last + 1;
-        self.landed.clear();
-        self.refused.clear();
+    /// The pending batch as a landing job; empty batches (built from `spare`'s buffers, when
+    /// given) take its place. Offsets up to its last stay taken until the job comes back.
+    pub fn take_batch(&mut self, spare: Option<RawBatch>) -> Option<LandJob> {
+        let (first, last) = self.pending_range()?;
+        let (tenant, source) = (self.landed.tenant.clone(), self.landed.source.clone());
+        let mut fresh = match spare {
+            Some(spare) => spare.reused_for(tenant.clone(), source.clone(), self.partition, false),
+            None => RawBatch::new(tenant.clone(), source.clone(), self.partition, false),
+        };
+        fresh.reserve_like(self.landed.len(), self.landed.n_bytes());
+        let quarantine = RawBatch::new(tenant, source, self.partition, true);
         self.first = None;
         self.opened_at = None;
+        Some(LandJob {
+            slug: super::resume::partition_slug(&self.topic, self.partition),
+            first,
+            last,
+            landed: std::mem::replace(&mut self.landed, fresh),
+            refused: std::mem::replace(&mut self.refused, quarantine),
+        })
     }
 
-    /// Forget the pending batch without landing it (it will be consumed again).
+    /// A batch ending at `last` is landed: resume after it.
+    pub fn confirm_landed(&mut self, last: i64) {
+        self.next_offset = self.next_offset.max(last + 1);
+    }
+
+    /// Forget the pending batch without landing it (it will be consumed again). Batches handed
+    /// to the writer must have come back first: the resume position is taken as final.
     pub fn discard(&mut self) {
         self.landed.clear();
         self.refused.clear();
@@ -158,9 +181,20 @@ mod tests {
         assert_eq!(b.accept(11, Some(b"not json"), 100), Accepted::Quarantined);
         assert_eq!(b.accept(12, None, 100), Accepted::Quarantined);
         assert_eq!(b.pending_range(), Some((10, 12)));
-        b.mark_landed();
-        assert_eq!(b.next_offset, 13);
+        let job = b
+            .take_batch(None)
+            .unwrap_or_else(|| panic!("a pending batch"));
+        assert_eq!(
+            (job.first, job.last, job.landed.len(), job.refused.len()),
+            (10, 12, 1, 2)
+        );
         assert_eq!(b.pending_range(), None);
+        // In flight: not landed yet, but its offsets are not taken again.
+        assert_eq!(b.next_offset, 10);
+        assert_eq!(b.accept(12, Some(b"{}"), 100), Accepted::AlreadyLanded);
+        b.confirm_landed(job.last);
+        assert_eq!(b.next_offset, 13);
+        assert_eq!(b.accept(13, Some(b"{}"), 100), Accepted::Landed);
     }
 
     #[test]
