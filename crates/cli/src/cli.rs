@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use examlake_core::TenantId;
 
+/// Records per raw file when ingesting. Measured on 100k attempts from a file: 25k per file
+/// took 1.0–1.4 s and 397 MB, 100k per file 2.3–2.4 s and 680–985 MB (a batch is encoded
+/// while the next is read, and one file per 100k left nothing to overlap); from Kafka (1M):
+/// 11.8–12.4 s and 1.0 GB against 13.5 s and 1.6 GB.
+const DEFAULT_INGEST_BATCH_RECORDS: usize = 25_000;
+
 /// examlake: exam-attempt analytics. Ingest attempt events, build clean tables, answer the
 /// business questions with charts and tables, per tenant.
 ///
@@ -156,8 +162,9 @@ pub struct IngestArgs {
     /// Without it, ingest runs as a daemon until SIGINT/SIGTERM.
     #[arg(long)]
     pub until_caught_up: bool,
-    /// Records per raw Parquet file (Kafka: per partition, a rotation limit).
-    #[arg(long, default_value_t = 100_000)]
+    /// Records per raw Parquet file (Kafka: per partition, a rotation limit). Batches are
+    /// written while the next ones are read; 25k measured faster and leaner than 100k.
+    #[arg(long, default_value_t = DEFAULT_INGEST_BATCH_RECORDS)]
     pub batch_records: usize,
     /// Kafka: a partition's pending batch is landed at this many payload bytes…
     #[arg(long, default_value_t = 128 * 1024 * 1024)]
@@ -389,7 +396,7 @@ pub struct NightlyArgs {
     #[arg(long)]
     pub lock: Option<PathBuf>,
     /// Records per raw Parquet file when ingesting.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = DEFAULT_INGEST_BATCH_RECORDS)]
     pub batch_records: usize,
 }
 
