@@ -111,8 +111,6 @@ pub fn run_file(
 
 /// The batch being filled from one input, and a landed batch's buffers kept for reuse.
 struct Batches {
-    tenant: TenantId,
-    source: String,
     slug: String,
     landed: RawBatch,
     refused: RawBatch,
@@ -123,9 +121,7 @@ impl Batches {
     fn new(tenant: TenantId, source: String, slug: String) -> Self {
         Batches {
             landed: RawBatch::new(tenant.clone(), source.clone(), 0, false),
-            refused: RawBatch::new(tenant.clone(), source.clone(), 0, true),
-            tenant,
-            source,
+            refused: RawBatch::new(tenant, source, 0, true),
             slug,
             spare: None,
         }
@@ -137,18 +133,12 @@ impl Batches {
 
     /// The filled batch as a job for positions `first..=last`; empty batches take its place.
     fn take(&mut self, first: i64, last: i64) -> LandJob {
-        let mut fresh = match self.spare.take() {
-            Some(spare) => spare.reused_for(self.tenant.clone(), self.source.clone(), 0, false),
-            None => RawBatch::new(self.tenant.clone(), self.source.clone(), 0, false),
-        };
-        fresh.reserve_like(self.landed.len(), self.landed.n_bytes());
-        let quarantine = RawBatch::new(self.tenant.clone(), self.source.clone(), 0, true);
         LandJob {
             slug: self.slug.clone(),
             first,
             last,
-            landed: std::mem::replace(&mut self.landed, fresh),
-            refused: std::mem::replace(&mut self.refused, quarantine),
+            landed: self.landed.take_filled(self.spare.take()),
+            refused: self.refused.take_filled(None),
         }
     }
 

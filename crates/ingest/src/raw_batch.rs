@@ -42,27 +42,31 @@ impl RawBatch {
         }
     }
 
-    /// An emptied batch given a new identity, keeping its buffers' capacity (a landed batch's
-    /// buffers are reused, so the next batch does not fault in fresh memory).
-    pub fn reused_for(
-        mut self,
-        tenant: TenantId,
-        source: String,
-        partition: i32,
-        quarantine: bool,
-    ) -> Self {
-        self.clear();
-        self.tenant = tenant;
-        self.source = source;
-        self.partition = partition;
-        self.reasons = quarantine.then(|| self.reasons.take().unwrap_or_default());
-        self
+    /// The filled batch, leaving in its place an empty one of the same source and kind, sized
+    /// like it. Its buffers come from `spare` (a landed batch) when given, so the next batch
+    /// does not fault in fresh memory.
+    pub fn take_filled(&mut self, spare: Option<RawBatch>) -> RawBatch {
+        let quarantine = self.reasons.is_some();
+        let (tenant, source) = (self.tenant.clone(), self.source.clone());
+        let mut empty = match spare {
+            Some(mut spare) => {
+                spare.clear();
+                spare.tenant = tenant;
+                spare.source = source;
+                spare.partition = self.partition;
+                spare.reasons = quarantine.then(|| spare.reasons.take().unwrap_or_default());
+                spare
+            }
+            None => RawBatch::new(tenant, source, self.partition, quarantine),
+        };
+        empty.reserve_like(self.len(), self.n_bytes());
+        std::mem::replace(self, empty)
     }
 
     /// Make room for a batch like one of `records` records and `bytes` payload bytes, plus a
     /// quarter (sized from the batch before, so the buffers need not grow by doubling into
     /// fresh memory while they fill).
-    pub fn reserve_like(&mut self, records: usize, bytes: usize) {
+    fn reserve_like(&mut self, records: usize, bytes: usize) {
         reserve_total(&mut self.positions, records);
         reserve_total(&mut self.payload_ends, records);
         reserve_total(&mut self.payload_bytes, bytes);

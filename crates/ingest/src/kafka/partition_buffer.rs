@@ -129,21 +129,14 @@ impl PartitionBuffer {
     /// given) take its place. Offsets up to its last stay taken until the job comes back.
     pub fn take_batch(&mut self, spare: Option<RawBatch>) -> Option<LandJob> {
         let (first, last) = self.pending_range()?;
-        let (tenant, source) = (self.landed.tenant.clone(), self.landed.source.clone());
-        let mut fresh = match spare {
-            Some(spare) => spare.reused_for(tenant.clone(), source.clone(), self.partition, false),
-            None => RawBatch::new(tenant.clone(), source.clone(), self.partition, false),
-        };
-        fresh.reserve_like(self.landed.len(), self.landed.n_bytes());
-        let quarantine = RawBatch::new(tenant, source, self.partition, true);
         self.first = None;
         self.opened_at = None;
         Some(LandJob {
             slug: super::resume::partition_slug(&self.topic, self.partition),
             first,
             last,
-            landed: std::mem::replace(&mut self.landed, fresh),
-            refused: std::mem::replace(&mut self.refused, quarantine),
+            landed: self.landed.take_filled(spare),
+            refused: self.refused.take_filled(None),
         })
     }
 
