@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod fingerprint;
 pub mod hdfs;
+pub mod interner;
 pub mod layout;
 pub mod registry;
 pub mod schema;

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt};
+use examlake_core::interner::Interner;
 
 use serde_json::{json, Value};
 
@@ -115,7 +115,7 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
     let chosen = ints(&df, QUERY, "chosen")?;
     // Rows grouped by question through a hash map (700k rows at 1M attempts: one per part,
     // question, option and score), then the questions in order.
-    let mut question_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut question_of = Interner::default();
     let mut rows_by_question: Vec<((&str, &str), Vec<CountsAt>)> = Vec::new();
     for (i, ((exam, question), option_id)) in exams
         .iter()
@@ -124,9 +124,8 @@ pub fn build(tables: &TenantTables, params: &ReportParams) -> Result<Report> {
         .enumerate()
     {
         let key = (exam.unwrap_or_default(), question.unwrap_or_default());
-        let next = rows_by_question.len();
-        let at = *question_of.entry(key).or_insert(next);
-        if at == next {
+        let at = question_of.id(key) as usize;
+        if at == rows_by_question.len() {
             rows_by_question.push((key, Vec::new()));
         }
         rows_by_question[at].1.push(CountsAt {

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 use std::ops::Range;
 
+use examlake_core::interner::Interner;
 use foldhash::{HashMap, HashMapExt};
 use polars::prelude::StringChunked;
 use rayon::prelude::*;
@@ -128,7 +129,7 @@ pub fn answers_by_exam<'a>(
     // Each attempt's rows (per exam it names), filed under its exam; then exams in parallel.
     let (order, ends) = attempt_groups(&runs, attempts);
     let mut rows: Vec<u32> = Vec::with_capacity(attempts.len());
-    let mut exam_ids: HashMap<&str, usize> = HashMap::new();
+    let mut exam_ids = Interner::default();
     let mut by_exam: Vec<(&str, Vec<Piece>)> = Vec::new();
     let mut begin = 0;
     for end in ends {
@@ -145,9 +146,8 @@ pub fn answers_by_exam<'a>(
         // An attempt belongs to one exam; rows naming another are filed under their own.
         for same_exam in rows[first..].chunk_by(|&a, &b| exams[a as usize] == exams[b as usize]) {
             let exam = exams[same_exam[0] as usize];
-            let next = by_exam.len();
-            let exam_id = *exam_ids.entry(exam).or_insert(next);
-            if exam_id == next {
+            let exam_id = exam_ids.id(exam) as usize;
+            if exam_id == by_exam.len() {
                 by_exam.push((exam, Vec::new()));
             }
             by_exam[exam_id].1.push(Piece {
@@ -217,20 +217,14 @@ pub struct QuestionIds<'a> {
 
 impl<'a> QuestionIds<'a> {
     pub fn of(rows: impl Iterator<Item = Option<&'a str>>) -> Self {
-        let mut ids: HashMap<&str, u32> = HashMap::new();
-        let mut names = Vec::new();
+        let mut ids = Interner::default();
         let of_row = rows
-            .map(|question| {
-                let question = question.unwrap_or_default();
-                let next = names.len() as u32;
-                let id = *ids.entry(question).or_insert(next);
-                if id == next {
-                    names.push(question);
-                }
-                id
-            })
+            .map(|question| ids.id(question.unwrap_or_default()))
             .collect();
-        QuestionIds { of_row, names }
+        QuestionIds {
+            of_row,
+            names: ids.into_keys(),
+        }
     }
 }
 

@@ -16,8 +16,7 @@
 //! part by four string keys cost 1.4–4 s and 600 MB per part in Polars; interning the keys as
 //! the rows stream by costs a fraction of that.
 
-use std::hash::Hash;
-
+use examlake_core::interner::Interner;
 use examlake_core::schema::{assessments as a, option_counts as c, options as o};
 use foldhash::{HashMap, HashMapExt};
 use polars::prelude::*;
@@ -104,32 +103,6 @@ fn attempt_rows(keen_ids: &[Option<&str>]) -> Vec<Vec<usize>> {
         .collect()
 }
 
-/// Dense ids for keys, in first-seen order.
-struct Interner<K> {
-    ids: HashMap<K, u32>,
-    keys: Vec<K>,
-}
-
-impl<K> Default for Interner<K> {
-    fn default() -> Self {
-        Interner {
-            ids: HashMap::new(),
-            keys: Vec::new(),
-        }
-    }
-}
-
-impl<K: Hash + Eq + Copy> Interner<K> {
-    fn id(&mut self, key: K) -> u32 {
-        let next = self.keys.len() as u32;
-        let id = *self.ids.entry(key).or_insert(next);
-        if id == next {
-            self.keys.push(key);
-        }
-        id
-    }
-}
-
 /// The table: question rows (no option) then option rows, sorted by exam, question, option and
 /// score, so re-deriving a part gives the same file.
 fn counts_frame(
@@ -149,7 +122,7 @@ fn counts_frame(
     );
     let mut rows: Vec<Row> = Vec::with_capacity(per_question.len() + per_option.len());
     for ((question, score), (attempts, chosen)) in per_question {
-        let (exam, question_id) = question_ids.keys[question as usize];
+        let (exam, question_id) = question_ids.keys()[question as usize];
         rows.push((
             exam,
             question_id,
@@ -161,8 +134,8 @@ fn counts_frame(
         ));
     }
     for ((option, score), (is_key, attempts, chosen)) in per_option {
-        let (question, option_id) = option_keys.keys[option as usize];
-        let (exam, question_id) = question_ids.keys[question as usize];
+        let (question, option_id) = option_keys.keys()[option as usize];
+        let (exam, question_id) = question_ids.keys()[question as usize];
         let score = f64::from_bits(score);
         rows.push((
             exam,
