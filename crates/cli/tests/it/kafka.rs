@@ -472,14 +472,16 @@ fn sigkill_at_random_moments_while_producing_still_lands_everything_exactly_once
         "-X",
         "max.partition.fetch.bytes=65536",
     ]);
-    // A deterministic spread of kill moments (0.7 s to 3.9 s after each start).
+    // A deterministic spread of kill moments per process id (see below).
     let mut seed = u64::from(std::process::id());
     let mut kills = 0;
     let mut landed_by_killed_runs = Vec::new();
     while kills < 6 {
         let log_name = format!("run{kills}.log");
         let mut child = spawn(d, &args, &log_name);
-        // Kill at a random moment (0.2 s to 3 s) after it owns partitions and is landing.
+        // Kill at a random moment (1.2 s to 4 s) after it owns partitions: past the first 1 s
+        // rotation, so it is landing (a first batch lands about 1.4 s after assignment), and
+        // mid-batch, since batches rotate every second.
         wait_until(
             "the restarted process to own partitions",
             Duration::from_secs(60),
@@ -492,7 +494,7 @@ fn sigkill_at_random_moments_while_producing_still_lands_everything_exactly_once
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        std::thread::sleep(Duration::from_millis(200 + (seed >> 33) % 2800));
+        std::thread::sleep(Duration::from_millis(1200 + (seed >> 33) % 2800));
         signal(&child, "KILL");
         let _ = child.wait();
         kills += 1;
