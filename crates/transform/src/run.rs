@@ -140,7 +140,11 @@ pub fn run(
     };
     if new_raw.is_empty() && !rebuild {
         tracing::info!(message = "transform: no new raw files", tenant = %tenant);
-        return summarize(&manifest, store, config, stats, false);
+        // Nothing to apply, and the report is left as it is, unless a run killed after its
+        // last commit never wrote it.
+        let report_missing = !store.exists(&layout::data_quality_file(tenant))?
+            || !store.exists(&layout::data_quality_markdown_file(tenant))?;
+        return summarize(&manifest, store, config, stats, report_missing);
     }
     let mut index = KeyIndex::load(store, tenant, &manifest)?;
     let mut pending = BatchInput::default();

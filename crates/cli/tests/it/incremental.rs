@@ -399,3 +399,24 @@ fn transforms_killed_between_and_inside_batches_end_like_an_uninterrupted_one() 
         );
     }
 }
+
+/// A run killed after its last commit but before its report leaves no `data_quality.json`;
+/// the next run, with nothing new to apply, writes it (and only then).
+#[test]
+fn a_no_op_run_writes_a_missing_data_quality_report() {
+    let dir = temp();
+    let d = dir.path();
+    generate_sample(d);
+    ingest(d, "all.ndjson", "w", &[]);
+    transform(d, "w", &[]);
+    let before = dq(&d.join("w"));
+    let report = d.join("w/tenant=acme/tables/data_quality.json");
+    std::fs::remove_file(&report).unwrap_or_else(|e| panic!("{e}"));
+    let again = transform(d, "w", &[]);
+    assert!(again.contains("nothing new (0 new raw files"), "{again}");
+    let after = dq(&d.join("w"));
+    for field in ["raw_records", "assessments", "exact_duplicates_dropped"] {
+        assert!(before[field].is_number(), "{field}: {before}");
+        assert_eq!(before[field], after[field], "{field}");
+    }
+}
