@@ -32,6 +32,7 @@ use crate::key_index::{key_hash, KeyIndex};
 use crate::manifest::{Manifest, Part, PART_TABLES};
 use crate::parse::ParsedAttempt;
 use crate::run::RawInput;
+use crate::stages::Stages;
 use crate::tables::{assessments, option_counts, options, question_counts, questions};
 use crate::{scan, sink};
 
@@ -72,14 +73,15 @@ pub fn apply(
     config: &TransformConfig,
 ) -> Result<BatchOutcome> {
     let tenant = &config.tenant;
+    let mut stages = Stages::start();
     order_by_arrival(&mut input.parsed);
-    let new_attempts = frames::attempts_frame(&input.parsed).map_err(building("assessments"))?;
-    let new_questions = frames::questions_frame(&input.parsed).map_err(building("questions"))?;
-    let new_options = frames::options_frame(&input.parsed).map_err(building("options"))?;
+    let [new_attempts, new_questions, new_options] = batch_frames(&input.parsed)?;
     let known = known_ids(&input.parsed, index);
     input.parsed = Vec::new();
+    stages.mark("frames");
 
     let read_back = read_back(store, tenant, manifest, index, &known)?;
+    stages.mark("read back");
     let pulled_ids: HashSet<String> = read_back
         .assessments
         .iter()
@@ -111,6 +113,7 @@ pub fn apply(
         )
         .collect()
         .map_err(building("data quality"))?;
+    stages.mark("versions");
 
     let part = Part {
         id: manifest.next_part,
@@ -124,6 +127,7 @@ pub fn apply(
         new_options,
         &read_back,
     )?;
+    stages.mark("part tables");
     let mut rejections = std::mem::take(&mut input.rejections);
     rejections.append(superseded_rejections(
         &superseded,
@@ -144,10 +148,28 @@ pub fn apply(
         &tables[0],
     )?;
     update_index(index, &tables[0], &superseded, &pulled_ids, part.id)?;
+    stages.mark("rules");
     write_rewrites(store, tenant, manifest, read_back.rewrites)?;
     write_part(store, tenant, manifest, part, tables, &mut rejections)?;
+    stages.mark("write");
     manifest.processed.extend(input.inputs);
     Ok(outcome)
+}
+
+/// The batch's attempts, questions and options frames, built side by side.
+fn batch_frames(parsed: &[(Lineage, u64, ParsedAttempt)]) -> Result<[DataFrame; 3]> {
+    type Builder = fn(&[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame>;
+    let builders: [Builder; 3] = [
+        frames::attempts_frame,
+        frames::questions_frame,
+        frames::options_frame,
+    ];
+    let [attempts, questions, options] = run_all(builders.map(|build| move || build(parsed)));
+    Ok([
+        attempts.map_err(building("assessments"))?,
+        questions.map_err(building("questions"))?,
+        options.map_err(building("options"))?,
+    ])
 }
 
 /// Number the batch's rows in arrival order: received time, then source, partition and position.
@@ -493,12 +515,12 @@ fn write_rewrites(
     manifest: &mut Manifest,
     rewrites: Vec<(Part, [DataFrame; 3])>,
 ) -> Result<()> {
-    for (part, mut frames) in rewrites {
+    for (part, frames) in rewrites {
         let next = Part {
             generation: part.generation + 1,
             ..sized(part.id, &frames)?
         };
-        write_part_tables(store, tenant, &next, &mut frames)?;
+        write_part_tables(store, tenant, &next, &frames)?;
         if let Some(entry) = manifest.part_mut(next.id) {
             *entry = next;
         }
@@ -511,34 +533,57 @@ fn write_part(
     tenant: &TenantId,
     manifest: &mut Manifest,
     mut part: Part,
-    mut tables: [DataFrame; 3],
+    tables: [DataFrame; 3],
     rejections: &mut Rejections,
 ) -> Result<()> {
     part = sized(part.id, &tables)?;
-    write_part_tables(store, tenant, &part, &mut tables)?;
+    write_part_tables(store, tenant, &part, &tables)?;
     let mut quarantine = rejections.to_frame().map_err(building("quarantine"))?;
     sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
     manifest.parts.push(part);
     Ok(())
 }
 
-/// Write one part of each table, and the part of each table derived from them.
+/// Write one part of each table, and the part of each table derived from them. The five files are
+/// encoded and written on their own threads: each is one single-threaded zstd stream.
 fn write_part_tables(
     store: &dyn Storage,
     tenant: &TenantId,
     part: &Part,
-    frames: &mut [DataFrame; 3],
+    frames: &[DataFrame; 3],
 ) -> Result<()> {
-    for (table, df) in PART_TABLES.iter().zip(frames.iter_mut()) {
-        sink::write_parquet(store, &part.key(tenant, *table), df)?;
-    }
-    let mut counts = option_counts::option_counts(&frames[0], &frames[2])
-        .map_err(building(Table::OptionCounts.name()))?;
-    sink::write_parquet(store, &part.key(tenant, Table::OptionCounts), &mut counts)?;
-    let mut counts = question_counts::question_counts(frames[1].clone().lazy())
-        .collect()
-        .map_err(building(Table::QuestionCounts.name()))?;
-    sink::write_parquet(store, &part.key(tenant, Table::QuestionCounts), &mut counts)
+    let [assessments, questions, options] = frames;
+    let write = |table: Table, df: &DataFrame| -> Result<()> {
+        sink::write_parquet(store, &part.key(tenant, table), &mut df.clone())
+    };
+    let jobs: [Box<dyn FnOnce() -> Result<()> + Send + '_>; 5] = [
+        Box::new(|| write(Table::Assessments, assessments)),
+        Box::new(|| write(Table::Questions, questions)),
+        Box::new(|| write(Table::Options, options)),
+        Box::new(|| {
+            let counts = option_counts::option_counts(assessments, options)
+                .map_err(building(Table::OptionCounts.name()))?;
+            write(Table::OptionCounts, &counts)
+        }),
+        Box::new(|| {
+            let counts = question_counts::question_counts(questions.clone().lazy())
+                .collect()
+                .map_err(building(Table::QuestionCounts.name()))?;
+            write(Table::QuestionCounts, &counts)
+        }),
+    ];
+    run_all(jobs).into_iter().collect()
+}
+
+/// Run every job on its own thread and return their results in order.
+fn run_all<T: Send, F: FnOnce() -> T + Send, const N: usize>(jobs: [F; N]) -> [T; N] {
+    std::thread::scope(|scope| {
+        jobs.map(|job| scope.spawn(job)).map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    })
 }
 
 /// A part's row counts and flagged attempts, from its assessments, questions and options.

@@ -20,6 +20,7 @@ pub mod parse;
 mod run;
 pub mod scan;
 mod sink;
+mod stages;
 pub mod tables;
 
 pub use config::{DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS};

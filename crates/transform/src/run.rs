@@ -17,6 +17,7 @@ use crate::frames::{self, Lineage, Rejections};
 use crate::key_index::KeyIndex;
 use crate::manifest::{self, Manifest};
 use crate::parse::{parse_attempt, ParsedAttempt};
+use crate::stages::Stages;
 use crate::tables::exams;
 use crate::{scan, sink};
 
@@ -148,42 +149,55 @@ pub fn run(
     }
     let mut index = KeyIndex::load(store, tenant, &manifest)?;
     let mut pending = BatchInput::default();
-    for (n, key) in new_raw.iter().enumerate() {
-        let df = scan::read_raw(store, key)?;
-        pending.records += df.height();
-        pending.inputs.push(raw_input(&df, key));
-        parse_file(
-            &df,
-            key,
-            config,
-            &mut pending.parsed,
-            &mut pending.rejections,
-        )?;
-        pending.raw.push(df);
-        let last = n + 1 == new_raw.len();
-        if pending.records >= config.batch_records || last {
-            stats.raw_records_read += pending.records;
-            let outcome = batch::apply(
-                std::mem::take(&mut pending),
-                &mut manifest,
-                &mut index,
-                store,
-                config,
-            )?;
-            stats.batches += 1;
-            stats.parts_rewritten += outcome.parts_rewritten;
-            if commit_each_batch {
-                manifest.save(store, tenant)?;
+    let mut stages = Stages::start();
+    std::thread::scope(|scope| -> Result<()> {
+        // Reads and parses the next raw file while this thread applies a batch.
+        let (files, parsed_files) = std::sync::mpsc::sync_channel::<Result<ParsedFile>>(1);
+        let new_raw = &new_raw;
+        scope.spawn(move || {
+            for key in new_raw {
+                let file = read_and_parse(store, key, config);
+                let failed = file.is_err();
+                if files.send(file).is_err() || failed {
+                    break;
+                }
             }
-            tracing::info!(
-                message = "transform batch applied",
-                tenant = %tenant,
-                batch = stats.batches,
-                elapsed_ms = started.elapsed().as_millis() as u64
-            );
+        });
+        for (n, file) in parsed_files.iter().enumerate() {
+            let file = file?;
+            stages.mark("read and parse");
+            pending.records += file.raw.height();
+            pending.inputs.push(file.input);
+            pending.parsed.extend(file.parsed);
+            pending.rejections.append(file.rejections);
+            pending.raw.push(file.raw);
+            let last = n + 1 == new_raw.len();
+            if pending.records >= config.batch_records || last {
+                stats.raw_records_read += pending.records;
+                let outcome = batch::apply(
+                    std::mem::take(&mut pending),
+                    &mut manifest,
+                    &mut index,
+                    store,
+                    config,
+                )?;
+                stats.batches += 1;
+                stats.parts_rewritten += outcome.parts_rewritten;
+                if commit_each_batch {
+                    manifest.save(store, tenant)?;
+                }
+                stages.mark("batch");
+                tracing::info!(
+                    message = "transform batch applied",
+                    tenant = %tenant,
+                    batch = stats.batches,
+                    elapsed_ms = started.elapsed().as_millis() as u64
+                );
+            }
+            progress(n + 1, new_raw.len());
         }
-        progress(n + 1, new_raw.len());
-    }
+        Ok(())
+    })?;
     if manifest.parts.is_empty() {
         // No raw data at all: one empty part, so every table exists with its schema.
         batch::apply(
@@ -201,6 +215,7 @@ pub fn run(
         &mut exams_df,
     )?;
     manifest.exams = exams_df.height();
+    stages.mark("exams");
     manifest.save(store, tenant)?;
     let removed = manifest::remove_unreferenced(store, tenant, &manifest)?;
     tracing::info!(
@@ -340,6 +355,31 @@ fn summarize(
         }
     }
     Ok(summary)
+}
+
+/// One raw file, read and parsed.
+struct ParsedFile {
+    raw: DataFrame,
+    input: RawInput,
+    parsed: Vec<(Lineage, u64, ParsedAttempt)>,
+    rejections: Rejections,
+}
+
+fn read_and_parse(
+    store: &dyn Storage,
+    key: &layout::Key,
+    config: &TransformConfig,
+) -> Result<ParsedFile> {
+    let raw = scan::read_raw(store, key)?;
+    let mut file = ParsedFile {
+        input: raw_input(&raw, key),
+        parsed: Vec::new(),
+        rejections: Rejections::default(),
+        raw: DataFrame::empty(),
+    };
+    parse_file(&raw, key, config, &mut file.parsed, &mut file.rejections)?;
+    file.raw = raw;
+    Ok(file)
 }
 
 /// Parse every payload of one raw file; unusable ones go to `rejections`.

@@ -47,13 +47,22 @@ pub fn option_counts(assessments: &DataFrame, options: &DataFrame) -> PolarsResu
         let score_bits = score.to_bits();
         // This attempt's shown options: (question, option) -> (is key, chosen); repeats merge.
         let mut shown: Vec<(u32, u32, bool, bool)> = Vec::new();
+        // A question's options are rows next to each other: intern it once per run of rows.
+        let mut last_question: Option<((&str, &str), u32)> = None;
         for &row in attempt {
             let (Some(exam), Some(question), Some(option_id)) =
                 (exams[row], questions[row], option_ids[row])
             else {
                 continue;
             };
-            let question = question_ids.id((exam, question));
+            let question = match last_question {
+                Some((key, id)) if key == (exam, question) => id,
+                _ => {
+                    let id = question_ids.id((exam, question));
+                    last_question = Some(((exam, question), id));
+                    id
+                }
+            };
             let option = option_keys.id((question, option_id));
             shown.push((question, option, keys[row], checked[row]));
         }
