@@ -120,6 +120,23 @@ impl HdfsStorage {
             .trim_start_matches('/');
         Key::parse(relative)
     }
+
+    /// Finished files under `prefix`, or (`unfinished`) the temporary names of writes in flight.
+    fn list_files(&self, prefix: &Key, unfinished: bool) -> Result<Vec<Key>> {
+        let path = self.path_of(prefix);
+        let statuses = match self.runtime.block_on(self.client.list_status(&path, true)) {
+            Ok(statuses) => statuses,
+            Err(HdfsError::FileNotFound(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.error("listing", &path, e)),
+        };
+        let mut keys = statuses
+            .iter()
+            .filter(|s| !s.isdir && s.path.ends_with(TEMP_SUFFIX) == unfinished)
+            .map(|s| self.key_of(&s.path))
+            .collect::<Result<Vec<Key>>>()?;
+        keys.sort();
+        Ok(keys)
+    }
 }
 
 impl Storage for HdfsStorage {
@@ -159,19 +176,11 @@ impl Storage for HdfsStorage {
     }
 
     fn list(&self, prefix: &Key) -> Result<Vec<Key>> {
-        let path = self.path_of(prefix);
-        let statuses = match self.runtime.block_on(self.client.list_status(&path, true)) {
-            Ok(statuses) => statuses,
-            Err(HdfsError::FileNotFound(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(self.error("listing", &path, e)),
-        };
-        let mut keys = statuses
-            .iter()
-            .filter(|s| !s.isdir && !s.path.ends_with(TEMP_SUFFIX))
-            .map(|s| self.key_of(&s.path))
-            .collect::<Result<Vec<Key>>>()?;
-        keys.sort();
-        Ok(keys)
+        self.list_files(prefix, false)
+    }
+
+    fn list_unfinished(&self, prefix: &Key) -> Result<Vec<Key>> {
+        self.list_files(prefix, true)
     }
 
     fn root_dirs(&self) -> Result<Vec<String>> {

@@ -29,6 +29,11 @@ pub trait Storage: Send + Sync + Debug {
     /// A missing prefix lists as empty.
     fn list(&self, prefix: &Key) -> Result<Vec<Key>>;
 
+    /// Files under `prefix` that a write has not finished: the temporary names of
+    /// `write_atomic`, left behind when a writer was killed before its rename. Only their owner
+    /// may remove them, and only when no write of its own can be in flight.
+    fn list_unfinished(&self, prefix: &Key) -> Result<Vec<Key>>;
+
     /// Names of the directories directly under the warehouse root (e.g. `tenant=acme`).
     fn root_dirs(&self) -> Result<Vec<String>>;
 
@@ -98,7 +103,7 @@ impl LocalStorage {
         self.root.join(key.as_str())
     }
 
-    fn collect(&self, dir: &Path, into: &mut Vec<Key>) -> Result<()> {
+    fn collect(&self, dir: &Path, unfinished: bool, into: &mut Vec<Key>) -> Result<()> {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -117,8 +122,8 @@ impl LocalStorage {
                 .file_type()
                 .map_err(CoreError::io("inspecting", &path))?;
             if file_type.is_dir() {
-                self.collect(&path, into)?;
-            } else if !path.to_string_lossy().ends_with(TEMP_SUFFIX) {
+                self.collect(&path, unfinished, into)?;
+            } else if path.to_string_lossy().ends_with(TEMP_SUFFIX) == unfinished {
                 into.push(self.key_of(&path)?);
             }
         }
@@ -169,7 +174,14 @@ impl Storage for LocalStorage {
 
     fn list(&self, prefix: &Key) -> Result<Vec<Key>> {
         let mut keys = Vec::new();
-        self.collect(&self.path_of(prefix), &mut keys)?;
+        self.collect(&self.path_of(prefix), false, &mut keys)?;
+        keys.sort();
+        Ok(keys)
+    }
+
+    fn list_unfinished(&self, prefix: &Key) -> Result<Vec<Key>> {
+        let mut keys = Vec::new();
+        self.collect(&self.path_of(prefix), true, &mut keys)?;
         keys.sort();
         Ok(keys)
     }
@@ -225,6 +237,15 @@ mod tests {
         assert_eq!(store.read(&key)?, b"hello");
         assert_eq!(store.list(&Key::parse("tenant=acme")?)?, vec![key.clone()]);
         assert!(store.list(&Key::parse("tenant=globex")?)?.is_empty());
+        let unfinished = Key::parse("tenant=acme/raw/date=2026-01-01/.b.parquet.1.inprogress")?;
+        assert_eq!(
+            store.list_unfinished(&Key::parse("tenant=acme")?)?,
+            vec![unfinished.clone()]
+        );
+        store.delete(&unfinished)?;
+        assert!(store
+            .list_unfinished(&Key::parse("tenant=acme")?)?
+            .is_empty());
         store.write_atomic(&key, b"again")?;
         assert_eq!(store.read(&key)?, b"again");
         store.delete(&key)?;

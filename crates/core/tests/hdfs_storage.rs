@@ -40,6 +40,42 @@ fn files_round_trip_and_tenant_roots_are_0750() {
         .list(&key("tenant=globex"))
         .unwrap_or_default()
         .is_empty());
+
+    // A write killed before its rename leaves its temporary name: never listed as a file, but
+    // listed as unfinished so its owner can remove it.
+    let (authority, path) = url.split_at(url.find("/test-").unwrap_or(url.len()));
+    let runtime = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    let client = hdfs_native::ClientBuilder::new()
+        .with_url(authority)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let temp = "tenant=acme/raw/date=2026-11-28/.b.parquet.1.inprogress";
+    runtime
+        .block_on(async {
+            let options = hdfs_native::WriteOptions::default();
+            let mut writer = client.create(&format!("{path}/{temp}"), &options).await?;
+            writer
+                .write_bytes(bytes::Bytes::from_static(b"partial"))
+                .await?;
+            writer.close().await
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.list(&key("tenant=acme")).unwrap_or_default(),
+        vec![k.clone()]
+    );
+    assert_eq!(
+        store
+            .list_unfinished(&key("tenant=acme"))
+            .unwrap_or_default(),
+        vec![key(temp)]
+    );
+    store.delete(&key(temp)).unwrap_or_else(|e| panic!("{e}"));
+    assert!(store
+        .list_unfinished(&key("tenant=acme"))
+        .unwrap_or_default()
+        .is_empty());
+
     assert_eq!(
         store.root_dirs().unwrap_or_default(),
         vec!["tenant=acme".to_string()]

@@ -168,7 +168,9 @@ impl Manifest {
 }
 
 /// Remove part files that no manifest names: leftovers of a run that crashed before committing,
-/// older generations of rewritten parts, and the one-file tables of an older layout.
+/// older generations of rewritten parts, and the one-file tables of an older layout; and the
+/// unfinished writes a killed run left in these directories (only a transform writes there, and
+/// this one has no write in flight when it cleans up).
 pub fn remove_unreferenced(
     store: &dyn Storage,
     tenant: &TenantId,
@@ -187,6 +189,10 @@ pub fn remove_unreferenced(
                 store.delete(&key)?;
                 removed += 1;
             }
+        }
+        for key in store.list_unfinished(&dir)? {
+            store.delete(&key)?;
+            removed += 1;
         }
     }
     Ok(removed)

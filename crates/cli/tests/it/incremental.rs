@@ -420,3 +420,34 @@ fn a_no_op_run_writes_a_missing_data_quality_report() {
         assert_eq!(before[field], after[field], "{field}");
     }
 }
+
+/// A run killed while writing leaves temporary files. The next run that writes removes those in
+/// the tables and the transform quarantine, and leaves raw ones alone (an ingest may be writing).
+#[test]
+fn a_run_removes_the_unfinished_writes_of_a_killed_run() {
+    let dir = temp();
+    let d = dir.path();
+    generate_sample(d);
+    ingest(d, "all.ndjson", "w", &[]);
+    transform(d, "w", &[]);
+    let tenant = d.join("w/tenant=acme");
+    let raw_date_dir = std::fs::read_dir(tenant.join("raw"))
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .and_then(Result::ok)
+        .map(|entry| entry.path())
+        .unwrap_or_else(|| panic!("no raw date directory under {}", tenant.display()));
+    let leftovers = [
+        tenant.join("tables/options/.part-000000-g0.parquet.999999.inprogress"),
+        tenant.join("quarantine/transform/.part-000000.parquet.999999.inprogress"),
+    ];
+    let raw_in_flight = raw_date_dir.join(".file-x.parquet.999999.inprogress");
+    for file in leftovers.iter().chain([&raw_in_flight]) {
+        std::fs::write(file, b"partial").unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+    transform(d, "w", &["--full-rebuild"]);
+    for file in &leftovers {
+        assert!(!file.exists(), "{} left behind", file.display());
+    }
+    assert!(raw_in_flight.exists(), "a raw file in flight was removed");
+}
