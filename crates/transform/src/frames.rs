@@ -150,15 +150,22 @@ pub fn attempts_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Da
     DataFrame::new(rows.len(), columns)
 }
 
+/// Strings of each attempt (or question) repeated on many rows: each value is stored once and the
+/// rows gather views of it (Polars shares the string buffers), instead of one copy per row.
+fn repeated<'a>(
+    name: &str,
+    values: impl Iterator<Item = &'a str>,
+    rows: &[IdxSize],
+) -> PolarsResult<Column> {
+    let once = Series::new(name.into(), values.collect::<Vec<_>>());
+    Ok(once.take_slice(rows)?.into_column())
+}
+
 /// One row per question per parsed attempt, keyed by the attempt's arrival.
 pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
     let n: usize = rows.iter().map(|(_, _, p)| p.questions.len()).sum();
+    let mut attempt_of_row: Vec<IdxSize> = Vec::with_capacity(n);
     let mut arrival = Vec::with_capacity(n);
-    let (mut keen_id, mut base_exam_id, mut exam_name) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
     let (mut question_id, mut position, mut result) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -179,17 +186,11 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    let (mut source, mut partition, mut source_position) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    for (lineage, order, attempt) in rows {
+    let (mut partition, mut source_position) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (attempt_idx, (lineage, order, attempt)) in rows.iter().enumerate() {
         for question in &attempt.questions {
+            attempt_of_row.push(attempt_idx as IdxSize);
             arrival.push(*order);
-            keen_id.push(attempt.keen_id.as_str());
-            base_exam_id.push(attempt.base_exam_id.as_str());
-            exam_name.push(attempt.exam_name.as_str());
             question_id.push(question.question_id.as_str());
             position.push(question.position);
             result.push(question.user_result.as_str());
@@ -202,15 +203,17 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
             wrong.push(question.wrong_option_chosen.as_deref());
             first_click.push(question.first_click_us);
             last_click.push(question.last_click_us);
-            source.push(lineage.source.as_str());
             partition.push(lineage.partition);
             source_position.push(lineage.position);
         }
     }
+    let per_attempt = |name: &str, value: fn(&(Lineage, u64, ParsedAttempt)) -> &str| {
+        repeated(name, rows.iter().map(value), &attempt_of_row)
+    };
     let columns = vec![
-        Column::new(q::KEEN_ID.into(), keen_id),
-        Column::new(q::BASE_EXAM_ID.into(), base_exam_id),
-        Column::new(q::EXAM_NAME.into(), exam_name),
+        per_attempt(q::KEEN_ID, |(_, _, p)| &p.keen_id)?,
+        per_attempt(q::BASE_EXAM_ID, |(_, _, p)| &p.base_exam_id)?,
+        per_attempt(q::EXAM_NAME, |(_, _, p)| &p.exam_name)?,
         Column::new(q::QUESTION_ID.into(), question_id),
         Column::new(q::POSITION.into(), position),
         Column::new(q::USER_RESULT.into(), result),
@@ -223,7 +226,7 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
         Column::new(q::WRONG_OPTION_CHOSEN.into(), wrong),
         datetime(q::FIRST_CLICK_AT, first_click)?,
         datetime(q::LAST_CLICK_AT, last_click)?,
-        Column::new(lineage::SOURCE.into(), source),
+        per_attempt(lineage::SOURCE, |(l, _, _)| &l.source)?,
         Column::new(lineage::PARTITION.into(), partition),
         Column::new(lineage::POSITION.into(), source_position),
         Column::new(internal::ARRIVAL.into(), arrival),
@@ -367,12 +370,9 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
         .flat_map(|(_, _, p)| &p.questions)
         .map(|q| q.options.len())
         .sum();
+    let (mut attempt_of_row, mut question_of_row): (Vec<IdxSize>, Vec<IdxSize>) =
+        (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut arrival = Vec::with_capacity(n);
-    let (mut keen_id, mut exam_name, mut question_id) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
     let (mut option_id, mut position, mut checked) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -383,26 +383,43 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    for (_, order, attempt) in rows {
-        for question in &attempt.questions {
-            for option in &question.options {
-                arrival.push(*order);
-                keen_id.push(attempt.keen_id.as_str());
-                exam_name.push(attempt.exam_name.as_str());
-                question_id.push(question.question_id.as_str());
-                option_id.push(option.option_id.as_deref());
-                position.push(option.position);
-                checked.push(option.checked);
-                correct.push(option.is_correct);
-                submitted.push(option.submitted);
-                clicked.push(option.clicked_at_us);
-            }
+    let questions = rows.iter().flat_map(|(_, _, p)| &p.questions);
+    let attempts_of_questions = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(idx, (_, _, p))| std::iter::repeat_n(idx, p.questions.len()));
+    for (question_idx, (question, attempt_idx)) in
+        questions.clone().zip(attempts_of_questions).enumerate()
+    {
+        let (_, order, _) = &rows[attempt_idx];
+        for option in &question.options {
+            attempt_of_row.push(attempt_idx as IdxSize);
+            question_of_row.push(question_idx as IdxSize);
+            arrival.push(*order);
+            option_id.push(option.option_id.as_deref());
+            position.push(option.position);
+            checked.push(option.checked);
+            correct.push(option.is_correct);
+            submitted.push(option.submitted);
+            clicked.push(option.clicked_at_us);
         }
     }
     let columns = vec![
-        Column::new(o::KEEN_ID.into(), keen_id),
-        Column::new(o::EXAM_NAME.into(), exam_name),
-        Column::new(o::QUESTION_ID.into(), question_id),
+        repeated(
+            o::KEEN_ID,
+            rows.iter().map(|(_, _, p)| p.keen_id.as_str()),
+            &attempt_of_row,
+        )?,
+        repeated(
+            o::EXAM_NAME,
+            rows.iter().map(|(_, _, p)| p.exam_name.as_str()),
+            &attempt_of_row,
+        )?,
+        repeated(
+            o::QUESTION_ID,
+            questions.map(|q| q.question_id.as_str()),
+            &question_of_row,
+        )?,
         Column::new(o::OPTION_ID.into(), option_id),
         Column::new(o::POSITION.into(), position),
         Column::new(o::CHECKED.into(), checked),
