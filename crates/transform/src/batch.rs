@@ -29,7 +29,7 @@ use crate::error::{building, Result};
 use crate::frames::internal::{ARRIVAL, ORIGIN, ROW};
 use crate::frames::{self, Lineage, Origin, Rejections, Version};
 use crate::key_index::{key_hash, KeyIndex};
-use crate::manifest::{Manifest, Part, PART_TABLES};
+use crate::manifest::{Manifest, Part};
 use crate::parse::ParsedAttempt;
 use crate::run::RawInput;
 use crate::stages::Stages;
@@ -53,13 +53,29 @@ pub struct BatchOutcome {
     pub parts_rewritten: usize,
 }
 
-/// The earlier versions of the batch's keen_ids, read back from the tables.
+/// The earlier versions of the batch's keen_ids: what the decision needs.
+#[derive(Default)]
+struct EarlierVersions {
+    /// Each earlier part holding a kept version: its assessments with and without them.
+    kept: Vec<TouchedPart>,
+    /// Versions quarantined earlier as superseded.
+    superseded: Vec<DataFrame>,
+}
+
+struct TouchedPart {
+    part: Part,
+    /// The part's assessments of the batch's keen_ids.
+    pulled: DataFrame,
+    /// The part's other assessments.
+    remaining: DataFrame,
+}
+
+/// The rows of the earlier parts that must change, read back from the tables.
 #[derive(Default)]
 struct ReadBack {
     assessments: Vec<DataFrame>,
     questions: Vec<DataFrame>,
     options: Vec<DataFrame>,
-    superseded: Vec<DataFrame>,
     /// Earlier parts without the read-back attempts, to be written as their next generation.
     rewrites: Vec<(Part, [DataFrame; 3])>,
 }
@@ -80,14 +96,9 @@ pub fn apply(
     input.parsed = Vec::new();
     stages.mark("frames");
 
-    let read_back = read_back(store, tenant, manifest, index, &known)?;
+    let earlier = earlier_versions(store, tenant, manifest, index, &known)?;
     stages.mark("read back");
-    let pulled_ids: HashSet<String> = read_back
-        .assessments
-        .iter()
-        .flat_map(|df| string_values(df, a::KEEN_ID))
-        .collect();
-    let versions = versions(&new_attempts, &read_back)?;
+    let versions = versions(&new_attempts, &earlier)?;
     let customer = assessments::customer_attempts(versions)
         .and_then(LazyFrame::collect)
         .map_err(building("assessments"))?;
@@ -113,6 +124,12 @@ pub fn apply(
         )
         .collect()
         .map_err(building("data quality"))?;
+    let read_back = read_back(store, tenant, earlier, &latest, &known)?;
+    let pulled_ids: HashSet<String> = read_back
+        .assessments
+        .iter()
+        .flat_map(|df| string_values(df, a::KEEN_ID))
+        .collect();
     stages.mark("versions");
 
     let part = Part {
@@ -197,19 +214,9 @@ fn known_ids(parsed: &[(Lineage, u64, ParsedAttempt)], index: &KeyIndex) -> BTre
         .collect()
 }
 
-/// Read back the kept and superseded versions of `known` keen_ids from earlier parts.
-fn read_back(
-    store: &dyn Storage,
-    tenant: &TenantId,
-    manifest: &Manifest,
-    index: &KeyIndex,
-    known: &BTreeSet<String>,
-) -> Result<ReadBack> {
-    let mut back = ReadBack::default();
-    if known.is_empty() {
-        return Ok(back);
-    }
-    let ids = DataFrame::new(
+/// The batch's keen_ids as a one-column frame, to join on.
+fn keen_id_frame(known: &BTreeSet<String>) -> Result<LazyFrame> {
+    Ok(DataFrame::new(
         known.len(),
         vec![Column::new(
             a::KEEN_ID.into(),
@@ -217,7 +224,23 @@ fn read_back(
         )],
     )
     .map_err(building("assessments"))?
-    .lazy();
+    .lazy())
+}
+
+/// The kept and superseded versions of `known` keen_ids in earlier parts (assessments and
+/// quarantine only: the questions and options are read only for parts that must change).
+fn earlier_versions(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    manifest: &Manifest,
+    index: &KeyIndex,
+    known: &BTreeSet<String>,
+) -> Result<EarlierVersions> {
+    let mut earlier = EarlierVersions::default();
+    if known.is_empty() {
+        return Ok(earlier);
+    }
+    let ids = keen_id_frame(known)?;
     let hashes: Vec<u64> = known.iter().map(|id| key_hash(id)).collect();
     let touched = index.touched(hashes.iter());
     for part in manifest
@@ -225,25 +248,14 @@ fn read_back(
         .iter()
         .filter(|p| touched.kept_parts.contains(&p.id))
     {
-        let mut pulled: [DataFrame; 3] = Default::default();
-        let mut remaining: [DataFrame; 3] = Default::default();
-        for (i, table) in PART_TABLES.into_iter().enumerate() {
-            let df = scan::read_table_file(store, &part.key(tenant, table), None)?.lazy();
-            let split = |kept: LazyFrame| kept.collect().map_err(building(table.name()));
-            pulled[i] = split(
-                df.clone()
-                    .semi_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID)),
-            )?;
-            remaining[i] = split(df.anti_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID)))?;
+        let (pulled, remaining) = split_part_table(store, tenant, part, Table::Assessments, &ids)?;
+        if pulled.height() > 0 {
+            earlier.kept.push(TouchedPart {
+                part: part.clone(),
+                pulled,
+                remaining,
+            });
         }
-        if pulled[0].height() == 0 {
-            continue;
-        }
-        let [pa, pq, po] = pulled;
-        back.assessments.push(pa);
-        back.questions.push(pq);
-        back.options.push(po);
-        back.rewrites.push((part.clone(), remaining));
     }
     for part in manifest
         .parts
@@ -270,14 +282,86 @@ fn read_back(
             .semi_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID))
             .collect()
             .map_err(building("quarantine"))?;
-        back.superseded.push(versions);
+        earlier.superseded.push(versions);
+    }
+    Ok(earlier)
+}
+
+/// One table of an earlier part split into the rows of `ids` and the others.
+fn split_part_table(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    part: &Part,
+    table: Table,
+    ids: &LazyFrame,
+) -> Result<(DataFrame, DataFrame)> {
+    let df = scan::read_table_file(store, &part.key(tenant, table), None)?.lazy();
+    let split = |rows: LazyFrame| rows.collect().map_err(building(table.name()));
+    Ok((
+        split(
+            df.clone()
+                .semi_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID)),
+        )?,
+        split(df.anti_join(ids.clone(), col(a::KEEN_ID), col(a::KEEN_ID)))?,
+    ))
+}
+
+/// Read back the earlier parts whose stored rows must change: a kept version lost, or a kept
+/// winner's `had_duplicates` must now be true (the batch holds another version of it). Their
+/// winners move to the batch's new part and the part is rewritten without them; a part whose
+/// kept versions all still win, already flagged, stays as it is.
+fn read_back(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    earlier: EarlierVersions,
+    latest: &DataFrame,
+    known: &BTreeSet<String>,
+) -> Result<ReadBack> {
+    let mut back = ReadBack::default();
+    let kept_winners: HashSet<String> = latest
+        .clone()
+        .lazy()
+        .filter(col(ORIGIN).eq(lit(Origin::Kept as i32)))
+        .select([col(a::KEEN_ID)])
+        .collect()
+        .map(|df| string_values(&df, a::KEEN_ID).into_iter().collect())
+        .map_err(building("assessments"))?;
+    let ids = keen_id_frame(known)?;
+    for touched in earlier.kept {
+        if !must_change(&touched.pulled, &kept_winners)? {
+            continue;
+        }
+        let (questions, remaining_questions) =
+            split_part_table(store, tenant, &touched.part, Table::Questions, &ids)?;
+        let (options, remaining_options) =
+            split_part_table(store, tenant, &touched.part, Table::Options, &ids)?;
+        back.assessments.push(touched.pulled);
+        back.questions.push(questions);
+        back.options.push(options);
+        back.rewrites.push((
+            touched.part,
+            [touched.remaining, remaining_questions, remaining_options],
+        ));
     }
     Ok(back)
 }
 
+/// Whether a part's stored rows of `pulled` attempts must change.
+fn must_change(pulled: &DataFrame, kept_winners: &HashSet<String>) -> Result<bool> {
+    let flagged = pulled
+        .column(a::HAD_DUPLICATES)
+        .and_then(|c| c.bool().cloned())
+        .map_err(building("assessments"))?;
+    let changes = string_values(pulled, a::KEEN_ID)
+        .iter()
+        .zip(flagged.iter())
+        .any(|(keen_id, flagged)| !kept_winners.contains(keen_id) || flagged != Some(true));
+    Ok(changes)
+}
+
 /// Every version taking part in the decision: the batch's, the kept and the superseded ones,
 /// in one arrival order across all of them.
-fn versions(new_attempts: &DataFrame, back: &ReadBack) -> Result<LazyFrame> {
+fn versions(new_attempts: &DataFrame, earlier: &EarlierVersions) -> Result<LazyFrame> {
     let identity = |origin: Origin, row: Expr| {
         vec![
             col(a::KEEN_ID),
@@ -295,10 +379,11 @@ fn versions(new_attempts: &DataFrame, back: &ReadBack) -> Result<LazyFrame> {
         .clone()
         .lazy()
         .select(identity(Origin::New, col(ARRIVAL)))];
-    if let Some(kept) = numbered(&back.assessments)? {
+    let kept: Vec<DataFrame> = earlier.kept.iter().map(|t| t.pulled.clone()).collect();
+    if let Some(kept) = numbered(&kept)? {
         all.push(kept.select(identity(Origin::Kept, col("_index"))));
     }
-    if let Some(superseded) = numbered(&back.superseded)? {
+    if let Some(superseded) = numbered(&earlier.superseded)? {
         let renamed = superseded.rename(
             [raw::SOURCE, raw::PARTITION, raw::POSITION],
             [lineage::SOURCE, lineage::PARTITION, lineage::POSITION],

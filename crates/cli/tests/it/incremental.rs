@@ -451,3 +451,51 @@ fn a_run_removes_the_unfinished_writes_of_a_killed_run() {
     }
     assert!(raw_in_flight.exists(), "a raw file in flight was removed");
 }
+
+/// A redelivery of attempts whose kept row already says `had_duplicates` changes nothing stored:
+/// no earlier part is rewritten. The first redelivery must flag them (a rewrite); both runs end
+/// equal to a full rebuild.
+#[test]
+fn a_second_redelivery_rewrites_no_earlier_part() {
+    let dir = temp();
+    let d = dir.path();
+    generate_sample(d);
+    let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let drops = [
+        ("first.ndjson", lines[..200].join("\n") + "\n"),
+        ("again.ndjson", lines[20..40].join("\n") + "\n"),
+        ("once_more.ndjson", lines[20..40].join("\n") + "\n"),
+    ];
+    let mut rewritten = Vec::new();
+    for (name, body) in &drops {
+        std::fs::write(d.join(name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        ingest(d, name, "inc", &[]);
+        transform(d, "inc", &[]);
+        rewritten.push(dq(&d.join("inc"))["run"]["parts_rewritten"].clone());
+    }
+    assert_eq!(rewritten[1], 1, "the first redelivery flags its attempts");
+    assert_eq!(rewritten[2], 0, "the second one has nothing to change");
+
+    let tables = [
+        ("assessments", vec!["keen_id"]),
+        ("questions", vec!["keen_id", "position"]),
+        ("options", vec!["keen_id", "question_id", "position"]),
+    ];
+    let incremental: Vec<DataFrame> = tables
+        .iter()
+        .map(|(table, keys)| sorted(&d.join("inc"), table, keys))
+        .collect();
+    let flagged = incremental[0]
+        .column("had_duplicates")
+        .ok()
+        .and_then(|c| c.bool().ok().map(|b| b.sum().unwrap_or(0)))
+        .unwrap_or(0);
+    assert!(flagged >= 20, "{flagged} attempts flagged");
+    // The same raw files rebuilt from scratch.
+    transform(d, "inc", &["--full-rebuild"]);
+    for ((table, keys), incremental) in tables.iter().zip(&incremental) {
+        let full = sorted(&d.join("inc"), table, keys);
+        assert!(incremental.equals_missing(&full), "{table} differs");
+    }
+}
