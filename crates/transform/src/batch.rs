@@ -96,7 +96,8 @@ pub fn apply(
     input.parsed = Vec::new();
     stages.mark("frames");
 
-    let earlier = earlier_versions(store, tenant, manifest, index, &known)?;
+    let ids = keen_id_frame(&known)?;
+    let earlier = earlier_versions(store, tenant, manifest, index, &known, &ids)?;
     stages.mark("read back");
     let versions = versions(&new_attempts, &earlier)?;
     let customer = assessments::customer_attempts(versions)
@@ -124,7 +125,7 @@ pub fn apply(
         )
         .collect()
         .map_err(building("data quality"))?;
-    let read_back = read_back(store, tenant, earlier, &latest, &known)?;
+    let read_back = read_back(store, tenant, earlier, &latest, &ids)?;
     let pulled_ids: HashSet<String> = read_back
         .assessments
         .iter()
@@ -235,12 +236,12 @@ fn earlier_versions(
     manifest: &Manifest,
     index: &KeyIndex,
     known: &BTreeSet<String>,
+    ids: &LazyFrame,
 ) -> Result<EarlierVersions> {
     let mut earlier = EarlierVersions::default();
     if known.is_empty() {
         return Ok(earlier);
     }
-    let ids = keen_id_frame(known)?;
     let hashes: Vec<u64> = known.iter().map(|id| key_hash(id)).collect();
     let touched = index.touched(hashes.iter());
     for part in manifest
@@ -248,7 +249,7 @@ fn earlier_versions(
         .iter()
         .filter(|p| touched.kept_parts.contains(&p.id))
     {
-        let (pulled, remaining) = split_part_table(store, tenant, part, Table::Assessments, &ids)?;
+        let (pulled, remaining) = split_part_table(store, tenant, part, Table::Assessments, ids)?;
         if pulled.height() > 0 {
             earlier.kept.push(TouchedPart {
                 part: part.clone(),
@@ -315,7 +316,7 @@ fn read_back(
     tenant: &TenantId,
     earlier: EarlierVersions,
     latest: &DataFrame,
-    known: &BTreeSet<String>,
+    ids: &LazyFrame,
 ) -> Result<ReadBack> {
     let mut back = ReadBack::default();
     let kept_winners: HashSet<String> = latest
@@ -326,15 +327,14 @@ fn read_back(
         .collect()
         .map(|df| string_values(&df, a::KEEN_ID).into_iter().collect())
         .map_err(building("assessments"))?;
-    let ids = keen_id_frame(known)?;
     for touched in earlier.kept {
         if !must_change(&touched.pulled, &kept_winners)? {
             continue;
         }
         let (questions, remaining_questions) =
-            split_part_table(store, tenant, &touched.part, Table::Questions, &ids)?;
+            split_part_table(store, tenant, &touched.part, Table::Questions, ids)?;
         let (options, remaining_options) =
-            split_part_table(store, tenant, &touched.part, Table::Options, &ids)?;
+            split_part_table(store, tenant, &touched.part, Table::Options, ids)?;
         back.assessments.push(touched.pulled);
         back.questions.push(questions);
         back.options.push(options);
