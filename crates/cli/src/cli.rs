@@ -220,6 +220,11 @@ pub struct TransformArgs {
     /// (about 10 KB per record), not with the tenant's history.
     #[arg(long, default_value_t = examlake_transform::DEFAULT_BATCH_RECORDS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub batch_records: usize,
+    /// A batch's latest arrivals, up to this many kept attempts, are written as a part of their
+    /// own (0: never). A redelivery or regraded version arriving in a later batch then rewrites
+    /// this small part instead of the whole batch's part.
+    #[arg(long, default_value_t = examlake_transform::DEFAULT_RECENT_PART_ATTEMPTS)]
+    pub recent_part_attempts: usize,
     /// Rebuild every table from all raw files instead of applying only the new ones (also done
     /// automatically when the test-record rules change). Readers see the old tables until it ends.
     #[arg(long)]

@@ -3,7 +3,9 @@
 //! The batch is parsed, then the versions of every keen_id it holds are decided together with the
 //! versions earlier batches already kept (read back from their parts) or quarantined as
 //! superseded: the same rules as a full build (`tables/assessments.rs`), so incremental results
-//! equal a rebuild. The batch writes one new part of each table and its quarantine; an earlier
+//! equal a rebuild. The batch writes a new part of each table and its quarantine (two parts when it
+//! is large: its latest arrivals, where later redeliveries land, get a small part of their own, see
+//! `TransformConfig::recent_part_attempts`); an earlier
 //! part that held an attempt this batch re-decided is written again (next generation) without it.
 //! Nothing is visible until the caller commits the manifest.
 //!
@@ -133,17 +135,11 @@ pub fn apply(
         .collect();
     stages.mark("versions");
 
-    let part = Part {
-        id: manifest.next_part,
-        ..Part::default()
-    };
-    manifest.next_part += 1;
-    let tables = new_part_tables(
+    let parts = new_part_tables(
         &latest,
-        new_attempts,
-        new_questions,
-        new_options,
+        [new_attempts, new_questions, new_options],
         &read_back,
+        config.recent_part_attempts,
     )?;
     stages.mark("part tables");
     let mut rejections = std::mem::take(&mut input.rejections);
@@ -157,18 +153,13 @@ pub fn apply(
     let outcome = BatchOutcome {
         parts_rewritten: read_back.rewrites.len(),
     };
-    record_counts(
-        manifest,
-        &input,
-        &rejections,
-        &dropped,
-        &superseded,
-        &tables[0],
-    )?;
-    update_index(index, &tables[0], &superseded, &pulled_ids, part.id)?;
+    record_counts(manifest, &input, &rejections, &dropped, &superseded, &parts)?;
+    let first_part = manifest.next_part;
+    manifest.next_part += parts.len() as u32;
+    update_index(index, &parts, &superseded, &pulled_ids, first_part)?;
     stages.mark("rules");
     write_rewrites(store, tenant, manifest, read_back.rewrites)?;
-    write_part(store, tenant, manifest, part, tables, &mut rejections)?;
+    write_parts(store, tenant, manifest, first_part, parts, rejections)?;
     stages.mark("write");
     manifest.processed.extend(input.inputs);
     Ok(outcome)
@@ -423,15 +414,15 @@ fn stacked(frames: &[DataFrame]) -> Result<Option<LazyFrame>> {
         .map_err(building("read back"))
 }
 
-/// The new part's assessments, questions and options: the batch's winners and the read-back
-/// attempts that still win.
+/// The new parts' assessments, questions and options: the batch's winners and the read-back
+/// attempts that still win. The latest `recent` new winners form a second part when they are at
+/// most half of them: a later batch re-deciding a recent arrival then rewrites only that part.
 fn new_part_tables(
     latest: &DataFrame,
-    new_attempts: DataFrame,
-    new_questions: DataFrame,
-    new_options: DataFrame,
+    new: [DataFrame; 3],
     back: &ReadBack,
-) -> Result<[DataFrame; 3]> {
+    recent: usize,
+) -> Result<Vec<[DataFrame; 3]>> {
     let new_winners = latest
         .clone()
         .lazy()
@@ -445,29 +436,83 @@ fn new_part_tables(
         .lazy()
         .filter(col(ORIGIN).eq(lit(Origin::Kept as i32)))
         .select([col(a::KEEN_ID)]);
+    let Some(cut) = recent_cut(latest, recent)? else {
+        return Ok(vec![part_tables(
+            &new,
+            new_winners,
+            Some((back, kept_winners)),
+        )?]);
+    };
+    Ok(vec![
+        part_tables(
+            &new,
+            new_winners.clone().filter(col(ARRIVAL).lt(lit(cut))),
+            Some((back, kept_winners)),
+        )?,
+        part_tables(&new, new_winners.filter(col(ARRIVAL).gt_eq(lit(cut))), None)?,
+    ])
+}
+
+/// The first arrival of the latest `recent` new winners, when they are at most half of them.
+fn recent_cut(latest: &DataFrame, recent: usize) -> Result<Option<u64>> {
+    if recent == 0 {
+        return Ok(None);
+    }
+    let arrivals = latest
+        .clone()
+        .lazy()
+        .filter(col(ORIGIN).eq(lit(Origin::New as i32)))
+        .select([col(ROW).cast(DataType::UInt64)])
+        .collect()
+        .map_err(building("assessments"))?;
+    let mut arrivals: Vec<u64> = arrivals
+        .column(ROW)
+        .and_then(|c| c.u64().map(|v| v.into_no_null_iter().collect()))
+        .map_err(building("assessments"))?;
+    if arrivals.len() < 2 * recent {
+        return Ok(None);
+    }
+    arrivals.sort_unstable();
+    Ok(Some(arrivals[arrivals.len() - recent]))
+}
+
+/// One part's tables: the new `winners` (arrival, had_duplicates) and, for the batch's first
+/// part, the read-back attempts among the `kept` winners.
+fn part_tables(
+    new: &[DataFrame; 3],
+    winners: LazyFrame,
+    kept: Option<(&ReadBack, LazyFrame)>,
+) -> Result<[DataFrame; 3]> {
+    let [new_attempts, new_questions, new_options] = new;
     let still_winning = |frames: &[DataFrame]| -> Result<Option<LazyFrame>> {
+        let Some((_, kept_winners)) = &kept else {
+            return Ok(None);
+        };
         Ok(stacked(frames)?
             .map(|all| all.semi_join(kept_winners.clone(), col(a::KEEN_ID), col(a::KEEN_ID))))
     };
+    let empty = ReadBack::default();
+    let back = kept.as_ref().map_or(&empty, |(back, _)| *back);
     let new_assessments = new_attempts
+        .clone()
         .lazy()
-        .inner_join(new_winners.clone(), col(ARRIVAL), col(ARRIVAL))
+        .inner_join(winners.clone(), col(ARRIVAL), col(ARRIVAL))
         .select(assessments::columns());
     let kept_assessments = still_winning(&back.assessments)?.map(|lf| {
         lf.with_column(lit(true).alias(a::HAD_DUPLICATES))
             .select(assessments::columns())
     });
-    let winner_arrivals = new_winners.select([col(ARRIVAL)]);
+    let winner_arrivals = winners.select([col(ARRIVAL)]);
     let tables = [
         (Table::Assessments, new_assessments, kept_assessments),
         (
             Table::Questions,
-            questions::questions(new_questions.lazy(), winner_arrivals.clone()),
+            questions::questions(new_questions.clone().lazy(), winner_arrivals.clone()),
             still_winning(&back.questions)?,
         ),
         (
             Table::Options,
-            options::options(new_options.lazy(), winner_arrivals),
+            options::options(new_options.clone().lazy(), winner_arrivals),
             still_winning(&back.options)?,
         ),
     ];
@@ -536,7 +581,7 @@ fn record_counts(
     rejections: &Rejections,
     dropped: &DataFrame,
     superseded: &DataFrame,
-    new_assessments: &DataFrame,
+    parts: &[[DataFrame; 3]],
 ) -> Result<()> {
     let counts = &mut manifest.counts;
     counts.raw_records += input.records;
@@ -560,35 +605,41 @@ fn record_counts(
         (COUNTS_MISMATCH, consistent.clone().eq(lit(false))),
         (COUNTS_MISSING, consistent.is_null()),
     ] {
-        let flagged = new_assessments
-            .clone()
-            .lazy()
-            .filter(filter)
-            .limit(3)
-            .collect()
-            .map_err(building("data quality"))?;
-        manifest.add_examples(rule, describe_rows(&flagged, "")?);
+        for [new_assessments, _, _] in parts {
+            let flagged = new_assessments
+                .clone()
+                .lazy()
+                .filter(filter.clone())
+                .limit(3)
+                .collect()
+                .map_err(building("data quality"))?;
+            manifest.add_examples(rule, describe_rows(&flagged, "")?);
+        }
     }
     Ok(())
 }
 
+/// Index the kept attempts of `parts` (numbered from `first_part`) and the superseded versions,
+/// which the first part's quarantine holds.
 fn update_index(
     index: &mut KeyIndex,
-    new_assessments: &DataFrame,
+    parts: &[[DataFrame; 3]],
     superseded: &DataFrame,
     pulled_ids: &HashSet<String>,
-    part: u32,
+    first_part: u32,
 ) -> Result<()> {
-    for keen_id in string_values(new_assessments, a::KEEN_ID) {
-        let hash = key_hash(&keen_id);
-        if pulled_ids.contains(&keen_id) {
-            index.move_kept(hash, part);
-        } else {
-            index.add_kept(hash, part);
+    for (part, [new_assessments, _, _]) in (first_part..).zip(parts) {
+        for keen_id in string_values(new_assessments, a::KEEN_ID) {
+            let hash = key_hash(&keen_id);
+            if pulled_ids.contains(&keen_id) {
+                index.move_kept(hash, part);
+            } else {
+                index.add_kept(hash, part);
+            }
         }
     }
     for keen_id in string_values(superseded, a::KEEN_ID) {
-        index.add_superseded(key_hash(&keen_id), part);
+        index.add_superseded(key_hash(&keen_id), first_part);
     }
     Ok(())
 }
@@ -613,19 +664,28 @@ fn write_rewrites(
     Ok(())
 }
 
-fn write_part(
+/// Write the batch's parts, numbered from `first_part`, and their quarantine (all of it in the
+/// first part's; the others get an empty one).
+fn write_parts(
     store: &dyn Storage,
     tenant: &TenantId,
     manifest: &mut Manifest,
-    mut part: Part,
-    tables: [DataFrame; 3],
-    rejections: &mut Rejections,
+    first_part: u32,
+    parts: Vec<[DataFrame; 3]>,
+    rejections: Rejections,
 ) -> Result<()> {
-    part = sized(part.id, &tables)?;
-    write_part_tables(store, tenant, &part, &tables)?;
-    let mut quarantine = rejections.to_frame().map_err(building("quarantine"))?;
-    sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
-    manifest.parts.push(part);
+    let mut rejections = Some(rejections);
+    for (id, tables) in (first_part..).zip(parts) {
+        let part = sized(id, &tables)?;
+        write_part_tables(store, tenant, &part, &tables)?;
+        let mut quarantine = rejections
+            .take()
+            .unwrap_or_default()
+            .to_frame()
+            .map_err(building("quarantine"))?;
+        sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
+        manifest.parts.push(part);
+    }
     Ok(())
 }
 

@@ -13,12 +13,19 @@ pub struct TransformConfig {
     pub thresholds: Thresholds,
     /// New raw files are applied in batches of about this many records (memory is bounded by it).
     pub batch_records: usize,
+    /// A batch's latest arrivals, up to this many kept attempts, form a part of their own (0: never).
+    /// Redeliveries and regraded versions arrive soon after the original, so a later batch that
+    /// re-decides them rewrites this small part instead of the whole batch's part.
+    pub recent_part_attempts: usize,
     /// Rebuild every table from all raw files instead of applying only new ones.
     pub full_rebuild: bool,
 }
 
 /// Default batch size: about 1 GB of working memory on the reference data.
 pub const DEFAULT_BATCH_RECORDS: usize = 100_000;
+
+/// Default size of a batch's part of latest arrivals (see [`TransformConfig::recent_part_attempts`]).
+pub const DEFAULT_RECENT_PART_ATTEMPTS: usize = 5_000;
 
 impl TransformConfig {
     /// Standard rules and thresholds, incremental, default batch size.
@@ -28,6 +35,7 @@ impl TransformConfig {
             rules: DataQualityRules::standard(),
             thresholds: Thresholds::default(),
             batch_records: DEFAULT_BATCH_RECORDS,
+            recent_part_attempts: DEFAULT_RECENT_PART_ATTEMPTS,
             full_rebuild: false,
         }
     }

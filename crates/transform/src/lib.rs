@@ -23,7 +23,9 @@ mod sink;
 mod stages;
 pub mod tables;
 
-pub use config::{DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS};
+pub use config::{
+    DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS, DEFAULT_RECENT_PART_ATTEMPTS,
+};
 pub use data_quality::{Status, Thresholds};
 pub use error::{Result, TransformError};
 pub use run::{run, DataQualitySummary, RawInput, RunStats};

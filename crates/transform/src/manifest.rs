@@ -16,7 +16,7 @@ use crate::run::RawInput;
 /// Bump when the meaning of the tables changes: an older manifest then triggers a full rebuild.
 pub const FORMAT_VERSION: u32 = 4;
 
-/// The tables written in parts (one part per batch); `exams` is rebuilt whole each run.
+/// The tables written in parts (one or two parts per batch); `exams` is rebuilt whole each run.
 pub const PART_TABLES: [Table; 3] = [Table::Assessments, Table::Questions, Table::Options];
 
 /// Tables written in parts too, each derived from its part of [`PART_TABLES`] alone.
@@ -43,7 +43,8 @@ pub struct Manifest {
     pub exams: usize,
 }
 
-/// One batch's output: a part of each of assessments, questions and options, and its quarantine.
+/// A batch's output (or its latest arrivals): a part of each of assessments, questions and
+/// options, and its quarantine (a batch's second part has an empty one).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Part {
     pub id: u32,

@@ -35,6 +35,7 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
             rules: rules.clone(),
             thresholds: thresholds.clone(),
             batch_records: args.batch_records,
+            recent_part_attempts: args.recent_part_attempts,
             full_rebuild: args.full_rebuild,
             ..TransformConfig::new(tenant)
         };
