@@ -2,7 +2,8 @@
 # Side by side, in one run, on the same generated NDJSON: examlake (file ingest + transform),
 # DuckDB (read_json + unnest to Parquet), Python Polars (read_ndjson + explode), PySpark the seed's
 # way (spark.read.json with inference + explode) and the serde_json parse floor.
-# Set SKIP_PYSPARK=1 to leave PySpark out (it needs several minutes at 1M). Prints wall time, MB/s,
+# Set SKIP_PYSPARK=1 to leave PySpark out (it needs several minutes at 1M), SKIP_PYTHON_POLARS=1
+# to leave Python Polars out (it needs about 4.7 GB per 100k attempts). Prints wall time, MB/s,
 # peak RSS and each one's ratio to examlake.
 #
 # Usage: bench/compare_transform.sh [ATTEMPTS]   (default 100000; data in ./bench-data, git-ignored)
@@ -29,7 +30,9 @@ rm -rf "$DATA/warehouse" "$DATA/duckdb" "$DATA/polars" "$DATA/pyspark"
 results=()
 results+=("$(measure examlake bash -c "'$BIN/examlake' -q ingest --from-file '$INPUT' --tenant bench --warehouse '$DATA/warehouse' && '$BIN/examlake' -q transform --warehouse '$DATA/warehouse'")")
 results+=("$(measure duckdb "$VENV/bin/python" bench/duckdb_transform.py "$INPUT" "$DATA/duckdb")")
-results+=("$(measure python_polars "$VENV/bin/python" bench/polars_transform.py "$INPUT" "$DATA/polars")")
+if [ -z "${SKIP_PYTHON_POLARS:-}" ]; then
+  results+=("$(measure python_polars "$VENV/bin/python" bench/polars_transform.py "$INPUT" "$DATA/polars")")
+fi
 if [ -z "${SKIP_PYSPARK:-}" ]; then
   results+=("$(BENCH_EXTRA_RSS_FILE="$DATA/jvm-rss" measure pyspark_seed "$VENV/bin/python" bench/pyspark_transform.py "$INPUT" "$DATA/pyspark")")
 fi

@@ -476,25 +476,30 @@ fn sigkill_at_random_moments_while_producing_still_lands_everything_exactly_once
     let mut seed = u64::from(std::process::id());
     let mut kills = 0;
     let mut landed_by_killed_runs = Vec::new();
+    let raw_dir = d.join(format!("w/tenant={tenant}/raw"));
+    let landed_files = || {
+        files_under(&raw_dir)
+            .iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+            .count()
+    };
     while kills < 6 {
         let log_name = format!("run{kills}.log");
+        let files_before = landed_files();
         let mut child = spawn(d, &args, &log_name);
-        // Kill at a random moment (1.2 s to 4 s) after it owns partitions: past the first 1 s
-        // rotation, so it is landing (a first batch lands about 1.4 s after assignment), and
-        // mid-batch, since batches rotate every second.
+        // Kill at a random moment (0 to 1.5 s) after this process landed a file of its own: it
+        // has made progress, and with a 1 s rotation it is then in the middle of the next batch
+        // or landing it. Waiting for a landing, not for a fixed time, keeps this independent of
+        // the machine's speed.
         wait_until(
-            "the restarted process to own partitions",
-            Duration::from_secs(60),
-            || {
-                std::fs::read_to_string(d.join(&log_name))
-                    .unwrap_or_default()
-                    .contains("partition assigned")
-            },
+            "the restarted process to land a file",
+            Duration::from_secs(90),
+            || landed_files() > files_before,
         );
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        std::thread::sleep(Duration::from_millis(1200 + (seed >> 33) % 2800));
+        std::thread::sleep(Duration::from_millis((seed >> 33) % 1500));
         signal(&child, "KILL");
         let _ = child.wait();
         kills += 1;
@@ -510,13 +515,13 @@ fn sigkill_at_random_moments_while_producing_still_lands_everything_exactly_once
         n,
         "after {kills} SIGKILLs: {per_partition:?}; last run: {out}"
     );
-    // At least three killed runs must have landed something and been killed before the end,
-    // or the kills did not hit the middle of the work.
+    // Every killed run landed something, and the last was killed before the end: the kills hit
+    // the middle of the work.
     let progress: Vec<usize> = std::iter::once(0)
         .chain(landed_by_killed_runs.iter().copied())
         .collect();
     assert!(
-        progress.windows(2).filter(|w| w[1] > w[0]).count() >= 3
+        progress.windows(2).all(|w| w[1] > w[0])
             && landed_by_killed_runs.last().is_some_and(|l| *l < n),
         "the killed runs landed too little to exercise a crash: {landed_by_killed_runs:?}"
     );
