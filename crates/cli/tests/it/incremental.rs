@@ -53,6 +53,30 @@ fn sorted(warehouse: &Path, table: &str, keys: &[&str]) -> DataFrame {
         .unwrap_or_else(|e| panic!("sorting {table}: {e}"))
 }
 
+/// The per-attempt tables and the keys that sort them.
+const PART_TABLES: [(&str, &[&str]); 3] = [
+    ("assessments", &["keen_id"]),
+    ("questions", &["keen_id", "position"]),
+    ("options", &["keen_id", "question_id", "position"]),
+];
+
+/// assessments, questions and options of `warehouse`, each sorted on its key.
+fn part_tables(warehouse: &Path) -> Vec<DataFrame> {
+    PART_TABLES
+        .iter()
+        .map(|(table, keys)| sorted(warehouse, table, keys))
+        .collect()
+}
+
+/// Rebuild `warehouse` from its raw files and check the tables equal `incremental`.
+fn assert_equals_full_rebuild(dir: &Path, warehouse: &str, incremental: &[DataFrame]) {
+    transform(dir, warehouse, &["--full-rebuild"]);
+    let full = part_tables(&dir.join(warehouse));
+    for (((table, _), incremental), full) in PART_TABLES.iter().zip(incremental).zip(&full) {
+        assert!(incremental.equals_missing(full), "{table} differs");
+    }
+}
+
 fn dq(warehouse: &Path) -> serde_json::Value {
     serde_json::from_slice(
         &std::fs::read(warehouse.join("tenant=acme/tables/data_quality.json")).unwrap_or_default(),
@@ -477,27 +501,14 @@ fn a_second_redelivery_rewrites_no_earlier_part() {
     assert_eq!(rewritten[1], 1, "the first redelivery flags its attempts");
     assert_eq!(rewritten[2], 0, "the second one has nothing to change");
 
-    let tables = [
-        ("assessments", vec!["keen_id"]),
-        ("questions", vec!["keen_id", "position"]),
-        ("options", vec!["keen_id", "question_id", "position"]),
-    ];
-    let incremental: Vec<DataFrame> = tables
-        .iter()
-        .map(|(table, keys)| sorted(&d.join("inc"), table, keys))
-        .collect();
+    let incremental = part_tables(&d.join("inc"));
     let flagged = incremental[0]
         .column("had_duplicates")
         .ok()
         .and_then(|c| c.bool().ok().map(|b| b.sum().unwrap_or(0)))
         .unwrap_or(0);
     assert!(flagged >= 20, "{flagged} attempts flagged");
-    // The same raw files rebuilt from scratch.
-    transform(d, "inc", &["--full-rebuild"]);
-    for ((table, keys), incremental) in tables.iter().zip(&incremental) {
-        let full = sorted(&d.join("inc"), table, keys);
-        assert!(incremental.equals_missing(&full), "{table} differs");
-    }
+    assert_equals_full_rebuild(d, "inc", &incremental);
 }
 
 /// The parts (id, generation, attempts) the manifest lists.
@@ -580,18 +591,6 @@ fn newer_versions_of_recent_arrivals_rewrite_only_the_recent_part() {
         "the recent part lost its 5 superseded attempts: {after:?}"
     );
 
-    let tables = [
-        ("assessments", vec!["keen_id"]),
-        ("questions", vec!["keen_id", "position"]),
-        ("options", vec!["keen_id", "question_id", "position"]),
-    ];
-    let incremental: Vec<DataFrame> = tables
-        .iter()
-        .map(|(table, keys)| sorted(&d.join("inc"), table, keys))
-        .collect();
-    transform(d, "inc", &["--full-rebuild"]);
-    for ((table, keys), incremental) in tables.iter().zip(&incremental) {
-        let full = sorted(&d.join("inc"), table, keys);
-        assert!(incremental.equals_missing(&full), "{table} differs");
-    }
+    let incremental = part_tables(&d.join("inc"));
+    assert_equals_full_rebuild(d, "inc", &incremental);
 }
