@@ -72,11 +72,12 @@ impl DataQualityRules {
 
     /// Whether an attempt is a test record under these rules.
     pub fn is_test(&self, exam_name: &str, base_exam_id: &str) -> bool {
-        let name = exam_name.to_lowercase();
         self.test_exam_ids.iter().any(|id| id == base_exam_id)
-            || self
-                .test_exam_name_patterns
-                .iter()
-                .any(|p| name.contains(&p.to_lowercase()))
+            || !self.test_exam_name_patterns.is_empty() && {
+                let name = exam_name.to_lowercase();
+                self.test_exam_name_patterns
+                    .iter()
+                    .any(|p| name.contains(&p.to_lowercase()))
+            }
     }
 }

@@ -13,6 +13,7 @@ mod batch;
 mod config;
 pub mod data_quality;
 mod error;
+mod event_view;
 pub mod frames;
 mod key_index;
 pub mod manifest;

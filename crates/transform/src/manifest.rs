@@ -14,7 +14,9 @@ use crate::error::{Result, TransformError};
 use crate::run::RawInput;
 
 /// Bump when the meaning of the tables changes: an older manifest then triggers a full rebuild.
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: `payload_hash` is XXH3-64 (was FNV-1a), so exact redeliveries are recognised across runs
+/// only among tables of the same version.
+pub const FORMAT_VERSION: u32 = 5;
 
 /// The tables written in parts (one or two parts per batch); `exams` is rebuilt whole each run.
 pub const PART_TABLES: [Table; 3] = [Table::Assessments, Table::Questions, Table::Options];

@@ -4,10 +4,13 @@
 //! value; the caller quarantines it. Grading comes from the question details ("details win");
 //! the reported summary is kept and compared, never trusted.
 
+use std::borrow::Cow;
+
 use chrono::DateTime;
-use examlake_core::event::{parse_event, AttemptEvent, Counts, Question, UserResult};
+use examlake_core::event::{parse_event, Counts, UserResult};
 
 use crate::config::DataQualityRules;
+use crate::event_view::{CountsView, EventView, QuestionView};
 
 /// One usable attempt, with its questions.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +48,7 @@ pub struct ParsedQuestion {
     pub question_id: String,
     /// 1-based position in the attempt as presented.
     pub position: i32,
-    pub user_result: String,
+    pub user_result: UserResult,
     pub is_correct: bool,
     pub is_incomplete: bool,
     pub is_submitted: bool,
@@ -72,15 +75,27 @@ pub struct ParsedOption {
     pub clicked_at_us: Option<i64>,
 }
 
-/// Parse and check one payload.
+/// Parse and check one payload: the strict reader first, the lenient one when the strict one
+/// refuses (see [`crate::event_view`]); both end in the same derivation.
 pub fn parse_attempt(payload: &[u8], rules: &DataQualityRules) -> Result<ParsedAttempt, String> {
+    if let Some(view) = EventView::strict(payload) {
+        return attempt_of(&view, payload, rules);
+    }
     let event = parse_event(payload)?;
+    attempt_of(&EventView::of(&event), payload, rules)
+}
+
+fn attempt_of(
+    event: &EventView<'_>,
+    payload: &[u8],
+    rules: &DataQualityRules,
+) -> Result<ParsedAttempt, String> {
     let keen_id = required(&event.keen_id, "keen_id")?;
     let user_exam_id = required(&event.user_exam_id, "user_exam_id")?;
     let base_exam_id = required(&event.base_exam_id, "base_exam_id")?;
     let exam_name = required(&event.exam_name, "exam_name")?;
     let started_at_us = iso_micros(required(&event.started_at, "started_at")?, "started_at")?;
-    let submitted_at_us = record_time(&event)?;
+    let submitted_at_us = record_time(event)?;
     let sequences = event.sequences.as_ref().ok_or("sequences is missing")?;
     if sequences.questions.is_empty() {
         return Err("sequences.questions is missing or empty".to_string());
@@ -91,21 +106,22 @@ pub fn parse_attempt(payload: &[u8], rules: &DataQualityRules) -> Result<ParsedA
         .enumerate()
         .map(|(idx, q)| parse_question(idx, q))
         .collect::<Result<Vec<_>, String>>()?;
-    let count = |result: &str| questions.iter().filter(|q| q.user_result == result).count() as i32;
+    let count =
+        |result: UserResult| questions.iter().filter(|q| q.user_result == result).count() as i32;
     let mut attempt = ParsedAttempt {
         is_test: rules.is_test(&exam_name, &base_exam_id),
         keen_id,
         user_exam_id,
         base_exam_id,
-        sequence_id: sequences.id.clone(),
+        sequence_id: sequences.id.as_deref().map(str::to_string),
         exam_name,
         started_at_us,
         submitted_at_us,
-        n_correct: count("correct"),
-        n_incorrect: count("incorrect"),
-        n_missed_some: count("missed_some"),
-        n_unanswered: count("unanswered"),
-        reported: sequences.counts.clone(),
+        n_correct: count(UserResult::Correct),
+        n_incorrect: count(UserResult::Incorrect),
+        n_missed_some: count(UserResult::MissedSome),
+        n_unanswered: count(UserResult::Unanswered),
+        reported: sequences.counts.as_ref().map(CountsView::to_counts),
         counts_consistent: None,
         content_hash: content_hash(payload),
         questions,
@@ -114,7 +130,7 @@ pub fn parse_attempt(payload: &[u8], rules: &DataQualityRules) -> Result<ParsedA
     Ok(attempt)
 }
 
-fn required(value: &Option<String>, field: &str) -> Result<String, String> {
+fn required(value: &Option<Cow<'_, str>>, field: &str) -> Result<String, String> {
     match value.as_deref().map(str::trim) {
         Some(v) if !v.is_empty() => Ok(v.to_string()),
         Some(_) => Err(format!("{field} is empty")),
@@ -123,13 +139,82 @@ fn required(value: &Option<String>, field: &str) -> Result<String, String> {
 }
 
 fn iso_micros(value: String, field: &str) -> Result<i64, String> {
-    DateTime::parse_from_rfc3339(&value)
-        .map(|t| t.timestamp_micros())
+    rfc3339_micros(&value)
         .map_err(|e| format!("{field} {value:?} is not an ISO-8601 timestamp: {e}"))
 }
 
+/// An RFC 3339 timestamp as µs since the epoch. The usual form, `2018-01-23T14:23:19.082Z`, is
+/// read by hand; anything else (offsets, leap seconds, lower case) goes to chrono, which also
+/// words the error.
+fn rfc3339_micros(value: &str) -> Result<i64, chrono::ParseError> {
+    match usual_utc_micros(value.as_bytes()) {
+        Some(micros) => Ok(micros),
+        None => DateTime::parse_from_rfc3339(value).map(|t| t.timestamp_micros()),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z` with a valid date and time; `None` for anything else.
+fn usual_utc_micros(b: &[u8]) -> Option<i64> {
+    if b.len() < 20 || b.len() == 21 || b.len() > 30 || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if separators.iter().any(|&(at, sep)| b[at] != sep) {
+        return None;
+    }
+    let number = |from: usize, to: usize| -> Option<i64> {
+        b[from..to].iter().try_fold(0i64, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
+        })
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let fraction = &b[19..b.len() - 1];
+    let micros = match fraction {
+        [] => 0,
+        [b'.', digits @ ..] => {
+            let value = number(20, 20 + digits.len())?;
+            let scale = 10i64.pow(digits.len().abs_diff(6) as u32);
+            if digits.len() >= 6 {
+                value / scale
+            } else {
+                value * scale
+            }
+        }
+        _ => return None,
+    };
+    let valid = (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60;
+    valid.then(|| {
+        let days = days_from_civil(year, month, day);
+        ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros
+    })
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 /// keen_timestamp (or keen_created_at when it is missing) as µs: float epoch seconds.
-fn record_time(event: &AttemptEvent) -> Result<i64, String> {
+fn record_time(event: &EventView<'_>) -> Result<i64, String> {
     let (field, value) = match (&event.keen_timestamp, &event.keen_created_at) {
         (Some(ts), _) => ("keen_timestamp", ts),
         (None, Some(created)) => ("keen_created_at", created),
@@ -153,58 +238,51 @@ pub fn epoch_micros(value: &str) -> Option<i64> {
     Some(secs.parse::<i64>().ok()? * 1_000_000 + micros.parse::<i64>().ok()?)
 }
 
-fn parse_question(idx: usize, q: &Question) -> Result<ParsedQuestion, String> {
+fn parse_question(idx: usize, q: &QuestionView<'_>) -> Result<ParsedQuestion, String> {
     let question_id = required(&q.id, &format!("sequences.questions[{idx}].id"))?;
     let user_result = match &q.user_result {
-        Some(result) => result.as_str().to_string(),
-        None => result_from_flags(q).as_str().to_string(),
+        Some(result) => UserResult::parse(result),
+        None => result_from_flags(q),
     };
-    let clicks: Vec<i64> = q
+    let options: Vec<ParsedOption> = q
         .options
         .iter()
-        .filter_map(|o| o.at.as_deref())
-        .filter_map(|at| DateTime::parse_from_rfc3339(at).ok())
-        .map(|t| t.timestamp_micros())
+        .enumerate()
+        .map(|(idx, o)| ParsedOption {
+            option_id: o.id.as_deref().map(str::to_string),
+            position: idx as i32 + 1,
+            checked: o.is_checked(),
+            is_correct: o.is_correct(),
+            submitted: o.submitted.is_some_and(|s| s > 0),
+            clicked_at_us: o.at.as_deref().and_then(|at| rfc3339_micros(at).ok()),
+        })
         .collect();
+    let clicks = || options.iter().filter_map(|o| o.clicked_at_us);
     Ok(ParsedQuestion {
         question_id,
         position: idx as i32 + 1,
-        is_correct: user_result == "correct",
-        is_incomplete: user_result == "missed_some",
-        is_submitted: q.user_submitted.unwrap_or(user_result != "unanswered"),
+        is_correct: user_result == UserResult::Correct,
+        is_incomplete: user_result == UserResult::MissedSome,
+        is_submitted: q
+            .user_submitted
+            .unwrap_or(user_result != UserResult::Unanswered),
         user_result,
-        n_options: q.options.len() as i32,
-        n_checked: q.options.iter().filter(|o| o.is_checked()).count() as i32,
-        n_correct_options: q.options.iter().filter(|o| o.is_correct()).count() as i32,
+        n_options: options.len() as i32,
+        n_checked: options.iter().filter(|o| o.checked).count() as i32,
+        n_correct_options: options.iter().filter(|o| o.is_correct).count() as i32,
         wrong_option_chosen: q
             .options
             .iter()
             .find(|o| o.is_checked() && !o.is_correct())
-            .and_then(|o| o.id.clone()),
-        first_click_us: clicks.iter().min().copied(),
-        last_click_us: clicks.iter().max().copied(),
-        options: q
-            .options
-            .iter()
-            .enumerate()
-            .map(|(idx, o)| ParsedOption {
-                option_id: o.id.clone(),
-                position: idx as i32 + 1,
-                checked: o.is_checked(),
-                is_correct: o.is_correct(),
-                submitted: o.submitted.is_some_and(|s| s > 0),
-                clicked_at_us: o
-                    .at
-                    .as_deref()
-                    .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-                    .map(|t| t.timestamp_micros()),
-            })
-            .collect(),
+            .and_then(|o| o.id.as_deref().map(str::to_string)),
+        first_click_us: clicks().min(),
+        last_click_us: clicks().max(),
+        options,
     })
 }
 
 /// When `user_result` is missing, grade from the flags the service also sends.
-fn result_from_flags(q: &Question) -> UserResult {
+fn result_from_flags(q: &QuestionView<'_>) -> UserResult {
     match (q.user_correct, q.user_incomplete, q.user_submitted) {
         (Some(true), _, _) => UserResult::Correct,
         (_, Some(true), _) => UserResult::MissedSome,
@@ -229,9 +307,9 @@ pub fn counts_tally(counts: &Counts, attempt: &ParsedAttempt) -> bool {
             .is_none_or(|all| all == (attempt.n_correct as i64 == n))
 }
 
-/// FNV-1a over the payload: equal bytes, equal hash.
+/// Equal bytes, equal hash (see [`examlake_core::fingerprint::payload_hash`]).
 fn content_hash(payload: &[u8]) -> u64 {
-    examlake_core::fingerprint::fnv1a64(payload.iter().copied())
+    examlake_core::fingerprint::payload_hash(payload)
 }
 
 #[cfg(test)]
@@ -395,5 +473,149 @@ mod tests {
         assert_eq!(epoch_micros("15"), Some(15_000_000));
         assert_eq!(epoch_micros("-1"), None);
         assert_eq!(epoch_micros(""), None);
+    }
+
+    #[test]
+    fn the_usual_timestamps_read_by_hand_equal_chrono() {
+        let chrono = |v: &str| {
+            DateTime::parse_from_rfc3339(v)
+                .ok()
+                .map(|t| t.timestamp_micros())
+        };
+        for value in [
+            "2018-01-23T14:23:19.082Z",
+            "2018-01-23T14:23:19Z",
+            "2018-01-23T14:23:19.1Z",
+            "2018-01-23T14:23:19.123456Z",
+            "2018-01-23T14:23:19.123456789Z",
+            "2016-02-29T23:59:59.999Z",
+            "1969-12-31T23:59:59.5Z",
+            "2000-03-01T00:00:00Z",
+            "2100-12-31T12:00:00.000Z",
+        ] {
+            assert_eq!(usual_utc_micros(value.as_bytes()), chrono(value), "{value}");
+        }
+        // Not the usual form: left to chrono, which decides.
+        for value in [
+            "2017-02-29T00:00:00Z",
+            "2018-13-01T00:00:00Z",
+            "2018-01-23T24:00:00Z",
+            "2018-01-23T14:23:60Z",
+            "2018-01-23T14:23:19.Z",
+            "2018-01-23T14:23:19+01:00",
+            "2018-01-23 14:23:19Z",
+            "2018-1-23T14:23:19Z",
+            "yesterday",
+        ] {
+            assert_eq!(usual_utc_micros(value.as_bytes()), None, "{value}");
+            assert_eq!(
+                rfc3339_micros(value).ok(),
+                chrono(value),
+                "{value} through chrono"
+            );
+        }
+    }
+
+    #[test]
+    fn strict_and_lenient_reading_give_the_same_attempt() -> Result<(), String> {
+        let rules = DataQualityRules::standard();
+        for record in real_records() {
+            let strict = parse_attempt(&record, &rules)?;
+            let event = parse_event(&record)?;
+            let lenient = attempt_of(&EventView::of(&event), &record, &rules)?;
+            assert_eq!(strict, lenient);
+        }
+        Ok(())
+    }
+
+    /// The lenient way alone: what `parse_attempt` falls back to.
+    fn lenient(payload: &[u8], rules: &DataQualityRules) -> Result<ParsedAttempt, String> {
+        let event = parse_event(payload)?;
+        attempt_of(&EventView::of(&event), payload, rules)
+    }
+
+    fn generated(attempts: u64) -> Vec<serde_json::Value> {
+        let config = examlake_synth::GenerateConfig {
+            tenant: examlake_core::TenantId::parse("acme").expect("a valid tenant"),
+            attempts,
+            seed: 7,
+            format: examlake_synth::Format::Ndjson,
+            counts_mismatch_rate: 0.05,
+        };
+        let mut out = Vec::new();
+        examlake_synth::generate(&config, &mut out, |_| {}).expect("generating in memory");
+        out.split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).expect("generated JSON"))
+            .collect()
+    }
+
+    #[test]
+    fn strict_and_lenient_reading_agree_on_generated_and_mutated_records() {
+        use serde_json::json;
+        type Mutation = fn(&mut serde_json::Value);
+        let mutations: [(&str, Mutation); 13] = [
+            ("as generated", |_| {}),
+            ("keen_timestamp as a number", |v| {
+                v["keen_timestamp"] = json!(1516717442.5)
+            }),
+            ("a count as a string", |v| {
+                v["sequences"]["counts"]["total"] = json!("4")
+            }),
+            ("a count as a float", |v| {
+                v["sequences"]["counts"]["correct"] = json!(2.0)
+            }),
+            ("an unknown user_result", |v| {
+                v["sequences"]["questions"][0]["user_result"] = json!("partial")
+            }),
+            ("no user_result", |v| {
+                if let Some(q) = v["sequences"]["questions"][0].as_object_mut() {
+                    q.remove("user_result");
+                }
+            }),
+            ("questions null", |v| {
+                v["sequences"]["questions"] = json!(null)
+            }),
+            ("certification unreadable", |v| {
+                v["certification"] = json!("maybe")
+            }),
+            ("max_attempts a number", |v| v["max_attempts"] = json!(2)),
+            ("checked as a string", |v| {
+                v["sequences"]["questions"][0]["options"][0]["checked"] = json!("true")
+            }),
+            ("a blank keen_id", |v| v["keen_id"] = json!("  ")),
+            ("an impossible date", |v| {
+                v["started_at"] = json!("2017-02-29T00:00:00.000Z")
+            }),
+            ("a click with an offset", |v| {
+                v["sequences"]["questions"][0]["options"][0]["at"] =
+                    json!("2018-01-23T14:23:19.5+01:00")
+            }),
+        ];
+        let rules = DataQualityRules::standard();
+        let mut strict_hits = 0;
+        for record in generated(400) {
+            for (name, mutate) in &mutations {
+                let mut value = record.clone();
+                mutate(&mut value);
+                let mut payload = serde_json::to_vec(&value).expect("serialising");
+                // Escapes make the strict reader copy instead of borrow.
+                if name == &"as generated" {
+                    let text = String::from_utf8(payload).expect("UTF-8");
+                    payload = text
+                        .replacen("\"exam_name\":\"", "\"exam_name\":\"\\u0041", 1)
+                        .into_bytes();
+                }
+                strict_hits += usize::from(EventView::strict(&payload).is_some());
+                assert_eq!(
+                    parse_attempt(&payload, &rules),
+                    lenient(&payload, &rules),
+                    "{name}: {}",
+                    String::from_utf8_lossy(&payload)
+                );
+            }
+        }
+        // Most mutations stay within what the strict reader takes: the comparison is not vacuous.
+        assert!(strict_hits > 400 * 6, "only {strict_hits} strict reads");
     }
 }
