@@ -145,6 +145,11 @@ pub fn run(
         // last commit never wrote it.
         let report_missing = !store.exists(&layout::data_quality_file(tenant))?
             || !store.exists(&layout::data_quality_markdown_file(tenant))?;
+        // A run killed after its last commit also left the files it had replaced.
+        let removed = manifest::remove_unreferenced(store, tenant, &manifest)?;
+        if removed > 0 {
+            tracing::info!(message = "transform: removed files of a killed run", tenant = %tenant, removed);
+        }
         return summarize(&manifest, store, config, stats, report_missing);
     }
     let mut index = KeyIndex::load(store, tenant, &manifest)?;
