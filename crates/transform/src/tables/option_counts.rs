@@ -37,6 +37,11 @@ pub fn option_counts(assessments: &DataFrame, options: &DataFrame) -> PolarsResu
 
     let mut question_ids: Interner<(&str, &str)> = Interner::default();
     let mut option_keys: Interner<(u32, &str)> = Interner::default();
+    // Each question's first options seen, by question id: a handful each, so a look along the
+    // list finds an option's id without hashing its 36-character id on every row.
+    let mut options_of: Vec<Vec<(&str, u32)>> = Vec::new();
+    // This attempt's shown options: (question, option) -> (is key, chosen); repeats merge.
+    let mut shown: Vec<(u32, u32, bool, bool)> = Vec::new();
     // (question, score) -> (attempts, chose any); (option, score) -> (key, attempts, chosen).
     let mut per_question: HashMap<(u32, u64), (u32, u32)> = HashMap::new();
     let mut per_option: HashMap<(u32, u64), (bool, u32, u32)> = HashMap::new();
@@ -45,8 +50,7 @@ pub fn option_counts(assessments: &DataFrame, options: &DataFrame) -> PolarsResu
             continue;
         };
         let score_bits = score.to_bits();
-        // This attempt's shown options: (question, option) -> (is key, chosen); repeats merge.
-        let mut shown: Vec<(u32, u32, bool, bool)> = Vec::new();
+        shown.clear();
         // A question's options are rows next to each other: intern it once per run of rows.
         let mut last_question: Option<((&str, &str), u32)> = None;
         for &row in attempt {
@@ -63,7 +67,7 @@ pub fn option_counts(assessments: &DataFrame, options: &DataFrame) -> PolarsResu
                     id
                 }
             };
-            let option = option_keys.id((question, option_id));
+            let option = option_id_of(&mut options_of, &mut option_keys, question, option_id);
             shown.push((question, option, keys[row], checked[row]));
         }
         shown.sort_unstable_by_key(|&(question, option, _, _)| (question, option));
@@ -89,6 +93,33 @@ pub fn option_counts(assessments: &DataFrame, options: &DataFrame) -> PolarsResu
     }
     counts_frame(&question_ids, &option_keys, per_question, per_option)
 }
+
+/// The id of `option_id` of `question`, from the question's list of options seen so far.
+fn option_id_of<'a>(
+    options_of: &mut Vec<Vec<(&'a str, u32)>>,
+    option_keys: &mut Interner<(u32, &'a str)>,
+    question: u32,
+    option_id: &'a str,
+) -> u32 {
+    let question_idx = question as usize;
+    if options_of.len() <= question_idx {
+        options_of.resize_with(question_idx + 1, Vec::new);
+    }
+    let seen = &mut options_of[question_idx];
+    if let Some(&(_, id)) = seen.iter().find(|(seen_id, _)| *seen_id == option_id) {
+        return id;
+    }
+    let id = option_keys.id((question, option_id));
+    // Options whose ids change from attempt to attempt would make the list long: past a
+    // question's usual handful, the interner's hash alone answers.
+    if seen.len() < MAX_LISTED_OPTIONS {
+        seen.push((option_id, id));
+    }
+    id
+}
+
+/// Options listed per question before lookups go to the hash map only.
+const MAX_LISTED_OPTIONS: usize = 16;
 
 /// The rows of each attempt: runs of equal keen_id (the options of an attempt are written next to
 /// each other); if an attempt's rows were ever split, they are regrouped by sorting.
@@ -242,6 +273,40 @@ mod tests {
             c::CHOSEN => [2u32, 1, 1, 1, 1, 0],
         ]?;
         assert!(counts.equals_missing(&expected), "{counts}");
+        Ok(())
+    }
+
+    #[test]
+    fn options_whose_ids_change_every_attempt_are_still_counted_once_each() -> PolarsResult<()> {
+        // 40 attempts (score 1.0) at question Q, each shown its own option plus the shared key K
+        // twice (repeats merge): more options per question than the short list keeps.
+        let n = 40;
+        let keen_ids: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        let assessments = df![
+            a::KEEN_ID => keen_ids.clone(),
+            a::SCORE => vec![1.0; n],
+        ]?;
+        let rows =
+            |f: &dyn Fn(usize) -> [String; 3]| -> Vec<String> { (0..n).flat_map(f).collect() };
+        let options = df![
+            o::KEEN_ID => rows(&|i| [keen_ids[i].clone(), keen_ids[i].clone(), keen_ids[i].clone()]),
+            o::EXAM_NAME => vec!["E"; 3 * n],
+            o::QUESTION_ID => vec!["Q"; 3 * n],
+            o::OPTION_ID => rows(&|i| [format!("own-{i:02}"), "K".to_string(), "K".to_string()]),
+            o::IS_CORRECT => (0..n).flat_map(|_| [false, true, true]).collect::<Vec<_>>(),
+            o::CHECKED => (0..n).flat_map(|_| [true, false, false]).collect::<Vec<_>>(),
+        ]?;
+        let counts = option_counts(&assessments, &options)?;
+        assert_eq!(counts.height(), 1 + 1 + n, "{counts}");
+        let column = |name: &str| -> PolarsResult<Vec<u32>> {
+            Ok(counts.column(name)?.u32()?.into_no_null_iter().collect())
+        };
+        let (attempts, chosen) = (column(c::ATTEMPTS)?, column(c::CHOSEN)?);
+        // Sorted: the question's row (no option), then K, then own-00 .. own-39.
+        assert_eq!((attempts[0], chosen[0]), (n as u32, n as u32));
+        assert_eq!((attempts[1], chosen[1]), (n as u32, 0));
+        assert!(attempts[2..].iter().all(|&a| a == 1));
+        assert!(chosen[2..].iter().all(|&c| c == 1));
         Ok(())
     }
 }
