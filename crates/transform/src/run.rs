@@ -102,8 +102,9 @@ pub fn run(
     let started = std::time::Instant::now();
     let tenant = &config.tenant;
     let rules_fingerprint = config.rules_fingerprint();
-    let committed = Manifest::load(store, tenant)?;
     let all_raw = scan::raw_files(store, tenant)?;
+    let committed =
+        Manifest::load(store, tenant)?.map(|m| taken_up_without_rebuild(m, &all_raw, config));
     let rebuild = match &committed {
         None => true,
         Some(m) => {
@@ -230,6 +231,30 @@ pub fn run(
         elapsed_ms = started.elapsed().as_millis() as u64
     );
     summarize(&manifest, store, config, stats, true)
+}
+
+/// Format 4 differs from 5 only in how `payload_hash` is computed (FNV-1a then, XXH3 now). A
+/// format-4 tenant whose applied raw files were retired cannot be rebuilt, so its tables are
+/// taken up as they are instead of refused: a redelivery of an attempt applied before the upgrade
+/// then counts as a superseded version rather than an exact duplicate (the hashes differ), and
+/// nothing is lost. Any other reason to rebuild still applies.
+fn taken_up_without_rebuild(
+    mut committed: Manifest,
+    all_raw: &[layout::Key],
+    config: &TransformConfig,
+) -> Manifest {
+    let only_the_hash_changed = committed.format_version == 4 && manifest::FORMAT_VERSION == 5;
+    if only_the_hash_changed
+        && !config.full_rebuild
+        && refuse_rebuild_without_raw(&committed, all_raw, &config.tenant).is_err()
+    {
+        tracing::warn!(
+            message = "transform: format-4 tables taken up without a rebuild (raw files retired); redeliveries of earlier attempts will count as superseded versions",
+            tenant = %config.tenant
+        );
+        committed.format_version = manifest::FORMAT_VERSION;
+    }
+    committed
 }
 
 /// A rebuild reads raw files only: refuse it when raw files the tables came from were retired.

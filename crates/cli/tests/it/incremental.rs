@@ -337,6 +337,33 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
         stderr.contains("3 raw files it transformed earlier were retired by retention"),
         "{stderr}"
     );
+
+    // Tables of the previous format (4: FNV-1a payload hashes) cannot be rebuilt either: they
+    // are taken up as they are, and new files still apply.
+    let manifest_path = d.join("w/tenant=acme/tables/_manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap_or_default())
+            .unwrap_or_else(|e| panic!("manifest: {e}"));
+    manifest["format_version"] = serde_json::json!(4);
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
+    let first = text.lines().next().unwrap_or_default();
+    std::fs::write(d.join("regraded.ndjson"), newer_version(first) + "\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    ingest(d, "regraded.ndjson", "w", &[]);
+    let upgraded = transform(d, "w", &[]);
+    assert!(
+        upgraded.contains("incremental (1 new raw files"),
+        "{upgraded}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(manifest["format_version"], 5);
+    assert_eq!(
+        read_table(&d.join("w"), "acme", "assessments").height(),
+        tables_before.height()
+    );
 }
 
 #[test]
