@@ -229,6 +229,11 @@ pub struct TransformArgs {
     /// automatically when the test-record rules change). Readers see the old tables until it ends.
     #[arg(long)]
     pub full_rebuild: bool,
+    /// Take the tenant's transform lock (tables/_transform.lock) even if the run holding it may
+    /// still be running. Only one transform per tenant runs at a time; a lock left by a killed run
+    /// on this host is taken over without this flag, one from another host is not.
+    #[arg(long)]
+    pub break_lock: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

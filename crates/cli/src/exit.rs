@@ -37,7 +37,7 @@ pub fn message(error: &anyhow::Error) -> String {
 #[error("access denied: {0}")]
 pub struct AccessDenied(pub String);
 
-/// Another run holds the nightly lock: exit code 5.
+/// Another run holds the nightly lock: exit code 5 (as for a tenant's transform lock).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct LockedError(pub String);
@@ -75,7 +75,7 @@ pub fn clap_error(error: &clap::Error) -> ExitCode {
 
 /// 2 for errors the user can fix by changing the command line; 3 for a data-quality error
 /// threshold crossed; 4 when a nightly run failed for some tenants; 5 when another nightly run
-/// holds the lock; 6 when a tenant credential is refused; 1 otherwise.
+/// or transform holds the lock; 6 when a tenant credential is refused; 1 otherwise.
 pub fn code_for(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
         if cause.downcast_ref::<AccessDenied>().is_some() {
@@ -105,6 +105,7 @@ pub fn code_for(error: &anyhow::Error) -> u8 {
         }
         match cause.downcast_ref::<TransformError>() {
             Some(TransformError::Storage(core)) if is_usage(core) => return 2,
+            Some(TransformError::Locked { .. }) => return 5,
             _ => {}
         }
         match cause.downcast_ref::<ReportsError>() {

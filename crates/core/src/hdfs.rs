@@ -164,6 +164,37 @@ impl Storage for HdfsStorage {
             .map_err(|e| self.error("writing", &path, e))
     }
 
+    fn create_new(&self, key: &Key, bytes: &[u8]) -> Result<bool> {
+        self.ensure_tenant_root(key)?;
+        let path = self.path_of(key);
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        let temp = format!("{dir}/.{name}.{}.new{TEMP_SUFFIX}", std::process::id());
+        let options = WriteOptions {
+            overwrite: true,
+            ..WriteOptions::default()
+        };
+        let payload = bytes::Bytes::copy_from_slice(bytes);
+        let written = self.runtime.block_on(async {
+            let mut writer = self.client.create(&temp, &options).await?;
+            writer.write_bytes(payload).await?;
+            writer.close().await
+        });
+        written.map_err(|e| self.error("writing", &temp, e))?;
+        // A rename without overwrite fails when the target exists.
+        let renamed = self
+            .runtime
+            .block_on(self.client.rename(&temp, &path, false));
+        if renamed.is_ok() {
+            return Ok(true);
+        }
+        let _ = self.runtime.block_on(self.client.delete(&temp, false));
+        match (renamed, self.exists(key)?) {
+            (_, true) => Ok(false),
+            (Err(e), false) => Err(self.error("creating", &path, e)),
+            (Ok(_), false) => Ok(true),
+        }
+    }
+
     fn read(&self, key: &Key) -> Result<Vec<u8>> {
         let path = self.path_of(key);
         self.runtime

@@ -192,6 +192,11 @@ pub fn table_part_file(tenant: &TenantId, table: Table, part: u32, generation: u
     ))
 }
 
+/// The lock that keeps two transforms of one tenant apart (present while one runs).
+pub fn transform_lock_file(tenant: &TenantId) -> Key {
+    Key(format!("tenant={tenant}/tables/_transform.lock"))
+}
+
 /// The transform manifest: which files make up each table, and what has been transformed.
 pub fn tables_manifest_file(tenant: &TenantId) -> Key {
     Key(format!("tenant={tenant}/tables/_manifest.json"))

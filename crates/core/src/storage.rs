@@ -22,6 +22,11 @@ pub trait Storage: Send + Sync + Debug {
     /// An existing file under `key` is replaced.
     fn write_atomic(&self, key: &Key, bytes: &[u8]) -> Result<()>;
 
+    /// Write `bytes` under `key` only if no file is there yet, atomically (a temporary name, then
+    /// a link or rename that refuses to replace): `Ok(false)` when `key` already exists. Two
+    /// writers racing for one key: exactly one gets `Ok(true)`.
+    fn create_new(&self, key: &Key, bytes: &[u8]) -> Result<bool>;
+
     /// Read a whole file.
     fn read(&self, key: &Key) -> Result<Vec<u8>>;
 
@@ -167,6 +172,30 @@ impl Storage for LocalStorage {
         Ok(())
     }
 
+    fn create_new(&self, key: &Key, bytes: &[u8]) -> Result<bool> {
+        let path = self.path_of(key);
+        let temp = path.with_file_name(format!(
+            ".{}.{}.new{TEMP_SUFFIX}",
+            key.file_name(),
+            std::process::id()
+        ));
+        let dir = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(CoreError::io("creating directory", dir))?;
+        fs::write(&temp, bytes).map_err(CoreError::io("writing", &temp))?;
+        // A hard link, unlike a rename, refuses to replace an existing file.
+        let linked = fs::hard_link(&temp, &path);
+        let _ = fs::remove_file(&temp);
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(CoreError::Io {
+                action: "creating",
+                path,
+                source: e,
+            }),
+        }
+    }
+
     fn read(&self, key: &Key) -> Result<Vec<u8>> {
         let path = self.path_of(key);
         fs::read(&path).map_err(CoreError::io("reading", path))
@@ -250,6 +279,21 @@ mod tests {
         assert_eq!(store.read(&key)?, b"again");
         store.delete(&key)?;
         assert!(!store.exists(&key)?);
+        Ok(())
+    }
+
+    #[test]
+    fn create_new_writes_once_and_then_refuses() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(CoreError::io("tempdir", "/tmp"))?;
+        let store = LocalStorage::new(dir.path())?;
+        let key = Key::parse("tenant=t/tables/_lock")?;
+        assert!(store.create_new(&key, b"first")?);
+        assert!(!store.create_new(&key, b"second")?);
+        assert_eq!(store.read(&key)?, b"first");
+        assert!(store.list_unfinished(&Key::parse("tenant=t")?)?.is_empty());
+        store.delete(&key)?;
+        assert!(store.create_new(&key, b"third")?);
+        assert_eq!(store.read(&key)?, b"third");
         Ok(())
     }
 

@@ -19,6 +19,8 @@ pub struct TransformConfig {
     pub recent_part_attempts: usize,
     /// Rebuild every table from all raw files instead of applying only new ones.
     pub full_rebuild: bool,
+    /// Take the tenant's transform lock even when its holder may still be running (see `lock`).
+    pub break_lock: bool,
 }
 
 /// Default batch size: about 1.1 GB of peak memory on the reference data. Measured on 1M attempts
@@ -39,6 +41,7 @@ impl TransformConfig {
             batch_records: DEFAULT_BATCH_RECORDS,
             recent_part_attempts: DEFAULT_RECENT_PART_ATTEMPTS,
             full_rebuild: false,
+            break_lock: false,
         }
     }
 

@@ -30,6 +30,13 @@ pub enum TransformError {
         example: String,
     },
 
+    #[error("tenant {tenant} is being transformed by another run ({holder}; lock {key}): wait for it to end, or pass --break-lock if that run is known to be gone")]
+    Locked {
+        tenant: String,
+        key: String,
+        holder: String,
+    },
+
     #[error("raw file {key} does not have the raw schema: {detail}")]
     RawSchema { key: String, detail: String },
 

@@ -16,6 +16,7 @@ mod error;
 mod event_view;
 pub mod frames;
 mod key_index;
+pub mod lock;
 pub mod manifest;
 pub mod parse;
 mod run;

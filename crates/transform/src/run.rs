@@ -15,6 +15,7 @@ use crate::data_quality::{
 use crate::error::{building, Result, TransformError};
 use crate::frames::{self, Lineage, Rejections};
 use crate::key_index::KeyIndex;
+use crate::lock::TransformLock;
 use crate::manifest::{self, Manifest};
 use crate::parse::{parse_attempt, ParsedAttempt};
 use crate::stages::Stages;
@@ -101,6 +102,7 @@ pub fn run(
 ) -> Result<DataQualitySummary> {
     let started = std::time::Instant::now();
     let tenant = &config.tenant;
+    let _lock = TransformLock::acquire(store, tenant, config.break_lock)?;
     let rules_fingerprint = config.rules_fingerprint();
     let all_raw = scan::raw_files(store, tenant)?;
     let committed =

@@ -37,6 +37,7 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
             batch_records: args.batch_records,
             recent_part_attempts: args.recent_part_attempts,
             full_rebuild: args.full_rebuild,
+            break_lock: args.break_lock,
             ..TransformConfig::new(tenant)
         };
         let summary = transform_tenant(store.as_ref(), config, quiet)?;

@@ -687,3 +687,80 @@ fn a_superseded_version_far_from_its_rival_keeps_its_bytes() {
         .unwrap_or_default();
     assert_eq!(reason, "superseded by a later version of the same keen_id");
 }
+
+/// The lock file of a holder `pid` on this host, as a transform writes it.
+fn plant_lock(warehouse: &Path, pid: u32) -> std::path::PathBuf {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap_or_else(|e| panic!("hostname: {e}"));
+    let lock = warehouse.join("tenant=acme/tables/_transform.lock");
+    std::fs::create_dir_all(warehouse.join("tenant=acme/tables")).unwrap_or_else(|e| panic!("{e}"));
+    let holder =
+        serde_json::json!({"host": host.trim(), "pid": pid, "started_at": "2026-11-28T22:00:00Z"});
+    std::fs::write(&lock, holder.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    lock
+}
+
+/// Two transforms of one tenant would each remove the files the other is writing: a run refuses
+/// (exit 5, naming the lock) while another holds the tenant's lock, takes over the lock of a
+/// process that is gone, breaks it on request, and of two runs started together exactly one
+/// proceeds.
+#[test]
+fn a_tenant_is_transformed_by_one_run_at_a_time() {
+    let dir = temp();
+    let d = dir.path();
+    generate_sample(d);
+    ingest(d, "all.ndjson", "w", &["--batch-records", "400"]);
+    let w = d.join("w");
+    let manifest = w.join("tenant=acme/tables/_manifest.json");
+
+    // Held by a running process of this host (this test).
+    let lock = plant_lock(&w, std::process::id());
+    let refused = super::examlake(d, &["transform", "--warehouse", "w", "--tenant", "acme"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("_transform.lock") && stderr.contains("--break-lock"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("pid {}", std::process::id())),
+        "{stderr}"
+    );
+    assert!(!manifest.exists(), "a refused run wrote tables");
+    assert!(lock.exists(), "a refused run removed the holder's lock");
+
+    // Broken on request.
+    transform(d, "w", &["--break-lock"]);
+    assert!(manifest.exists());
+    assert!(!lock.exists(), "the lock outlived its run");
+
+    // Left by a process that is gone: taken over.
+    let mut gone = std::process::Command::new("true")
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let gone_pid = gone.id();
+    gone.wait().unwrap_or_else(|e| panic!("{e}"));
+    plant_lock(&w, gone_pid);
+    transform(d, "w", &["--full-rebuild"]);
+    assert!(!lock.exists(), "the stale lock was left behind");
+
+    // Two full rebuilds of nine batches started together: one runs, the other is refused.
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_examlake"))
+            .args(["-q", "transform", "--warehouse", "w", "--tenant", "acme"])
+            .args(["--full-rebuild", "--batch-records", "400"])
+            .current_dir(d)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let (mut first, mut second) = (start(), start());
+    let mut codes = [first.wait(), second.wait()]
+        .map(|status| status.ok().and_then(|s| s.code()).unwrap_or(-1));
+    codes.sort();
+    assert_eq!(codes, [0, 5], "exit codes of two runs started together");
+    assert!(!lock.exists());
+    let tables = part_tables(&w);
+    assert_equals_full_rebuild(d, "w", &tables);
+}
