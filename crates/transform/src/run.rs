@@ -159,8 +159,10 @@ pub fn run(
     let mut pending = BatchInput::default();
     let mut stages = Stages::start();
     std::thread::scope(|scope| -> Result<()> {
-        // Reads and parses the next raw file while this thread applies a batch.
-        let (files, parsed_files) = std::sync::mpsc::sync_channel::<Result<ParsedFile>>(1);
+        // Reads and parses the next raw file while this thread applies a batch. A rendezvous
+        // channel: the parsed file waits in the reader thread, not in the channel while a further
+        // one is parsed (paired 1M runs: 1,009 MB against 1,126 MB peak, 1.03x the time).
+        let (files, parsed_files) = std::sync::mpsc::sync_channel::<Result<ParsedFile>>(0);
         let new_raw = &new_raw;
         scope.spawn(move || {
             for key in new_raw {
