@@ -68,6 +68,28 @@ impl HdfsStorage {
         Ok(storage)
     }
 
+    /// Write `bytes` complete under a temporary name beside `key`
+    /// (`.<name>.<pid><tag>.inprogress`); returns that name and `key`'s path.
+    fn write_temp(&self, key: &Key, tag: &str, bytes: &[u8]) -> Result<(String, String)> {
+        self.ensure_tenant_root(key)?;
+        let path = self.path_of(key);
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        let temp = format!("{dir}/.{name}.{}{tag}{TEMP_SUFFIX}", std::process::id());
+        let options = WriteOptions {
+            overwrite: true,
+            ..WriteOptions::default()
+        };
+        let payload = bytes::Bytes::copy_from_slice(bytes);
+        self.runtime
+            .block_on(async {
+                let mut writer = self.client.create(&temp, &options).await?;
+                writer.write_bytes(payload).await?;
+                writer.close().await
+            })
+            .map_err(|e| self.error("writing", &path, e))?;
+        Ok((temp, path))
+    }
+
     fn path_of(&self, key: &Key) -> String {
         format!("{}/{}", self.root, key.as_str())
     }
@@ -145,53 +167,28 @@ impl Storage for HdfsStorage {
     }
 
     fn write_atomic(&self, key: &Key, bytes: &[u8]) -> Result<()> {
-        self.ensure_tenant_root(key)?;
-        let path = self.path_of(key);
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
-        let temp = format!("{dir}/.{name}.{}{TEMP_SUFFIX}", std::process::id());
-        let options = WriteOptions {
-            overwrite: true,
-            ..WriteOptions::default()
-        };
-        let payload = bytes::Bytes::copy_from_slice(bytes);
+        let (temp, path) = self.write_temp(key, "", bytes)?;
         self.runtime
-            .block_on(async {
-                let mut writer = self.client.create(&temp, &options).await?;
-                writer.write_bytes(payload).await?;
-                writer.close().await?;
-                self.client.rename(&temp, &path, true).await
-            })
+            .block_on(self.client.rename(&temp, &path, true))
             .map_err(|e| self.error("writing", &path, e))
     }
 
     fn create_new(&self, key: &Key, bytes: &[u8]) -> Result<bool> {
-        self.ensure_tenant_root(key)?;
-        let path = self.path_of(key);
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
-        let temp = format!("{dir}/.{name}.{}.new{TEMP_SUFFIX}", std::process::id());
-        let options = WriteOptions {
-            overwrite: true,
-            ..WriteOptions::default()
-        };
-        let payload = bytes::Bytes::copy_from_slice(bytes);
-        let written = self.runtime.block_on(async {
-            let mut writer = self.client.create(&temp, &options).await?;
-            writer.write_bytes(payload).await?;
-            writer.close().await
-        });
-        written.map_err(|e| self.error("writing", &temp, e))?;
+        let (temp, path) = self.write_temp(key, ".new", bytes)?;
         // A rename without overwrite fails when the target exists.
-        let renamed = self
+        match self
             .runtime
-            .block_on(self.client.rename(&temp, &path, false));
-        if renamed.is_ok() {
-            return Ok(true);
-        }
-        let _ = self.runtime.block_on(self.client.delete(&temp, false));
-        match (renamed, self.exists(key)?) {
-            (_, true) => Ok(false),
-            (Err(e), false) => Err(self.error("creating", &path, e)),
-            (Ok(_), false) => Ok(true),
+            .block_on(self.client.rename(&temp, &path, false))
+        {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let _ = self.runtime.block_on(self.client.delete(&temp, false));
+                if self.exists(key)? {
+                    Ok(false)
+                } else {
+                    Err(self.error("creating", &path, e))
+                }
+            }
         }
     }
 
