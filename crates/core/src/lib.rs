@@ -17,6 +17,7 @@ pub mod fingerprint;
 pub mod hdfs;
 pub mod interner;
 pub mod layout;
+pub mod process;
 pub mod registry;
 pub mod schema;
 pub mod storage;

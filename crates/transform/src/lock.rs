@@ -10,6 +10,7 @@
 //! from here, so the run refuses and says how to break the lock once that run is known dead.
 
 use examlake_core::layout::{self, Key};
+use examlake_core::process::{process_is_running, this_host};
 use examlake_core::{Storage, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -126,31 +127,6 @@ impl Drop for TransformLock<'_> {
     }
 }
 
-fn this_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown-host".to_string())
-}
-
-/// Whether a process runs on this host: `/proc/<pid>` exists and is not a zombie. Without
-/// `/proc`, assume it runs (the safe answer).
-fn process_is_running(pid: u32) -> bool {
-    if !std::path::Path::new("/proc/self").exists() {
-        return true;
-    }
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name, which may itself hold spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_none_or(|state| state != "Z" && state != "X"),
-        Err(_) => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,17 +159,6 @@ mod tests {
     fn an_unreadable_lock_is_stale() {
         assert_eq!(verdict("", "h", |_| true), Verdict::Stale);
         assert_eq!(verdict("{not json", "h", |_| true), Verdict::Stale);
-    }
-
-    #[test]
-    fn this_process_runs_and_a_reaped_child_does_not() {
-        assert!(process_is_running(std::process::id()));
-        let child = std::process::Command::new("true").spawn();
-        if let Ok(mut child) = child {
-            let pid = child.id();
-            let _ = child.wait();
-            assert!(!process_is_running(pid));
-        }
     }
 
     #[test]

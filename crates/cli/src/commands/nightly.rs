@@ -364,7 +364,7 @@ impl Lock {
                         .parse::<u32>()
                         .ok();
                     match owner {
-                        Some(pid) if Path::new(&format!("/proc/{pid}")).exists() => {
+                        Some(pid) if examlake_core::process::process_is_running(pid) => {
                             return Err(LockedError(format!(
                                 "another nightly run (pid {pid}) holds {}; not starting a second one",
                                 path.display()
