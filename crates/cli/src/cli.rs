@@ -509,7 +509,13 @@ pub struct RetentionArgs {
     /// The warehouse whose raw files --raw-keep-days retires.
     #[arg(long, env = "EXAMLAKE_WAREHOUSE", default_value = "warehouse")]
     pub warehouse: String,
-    /// Delete for real; without it, only list what would be deleted.
+    /// Delete for real; without it, only list what would be deleted. Raw files of a tenant are
+    /// deleted under its transform lock, so they never vanish under a running transform (exit 5
+    /// while one runs).
     #[arg(long)]
     pub apply: bool,
+    /// Take over a tenant's transform lock even when its holder may still be running (only once
+    /// that run is known to be gone: a crashed run on another host, say).
+    #[arg(long, requires = "apply")]
+    pub break_lock: bool,
 }

@@ -4,7 +4,9 @@
 //! Retiring a raw file never removes an attempt: the tables are incremental and keep what was
 //! applied. What is lost is the ability to rebuild those attempts from raw (a `--full-rebuild`
 //! then refuses, naming the retired files). The newest raw file of each source/partition is
-//! always kept, because ingest resumes from the landed file names.
+//! always kept, because ingest resumes from the landed file names. Raw files are deleted under
+//! the tenant's transform lock (`--apply` exits 5 while a transform of that tenant runs). The
+//! temporary files of ingests killed mid-write two or more days ago go with them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use examlake_core::layout::{self, Key};
 use examlake_core::storage;
+use examlake_transform::lock::TransformLock;
 use examlake_transform::manifest::Manifest;
 
 use crate::cli::RetentionArgs;
@@ -75,6 +78,13 @@ pub fn retention(args: &RetentionArgs) -> Result<()> {
 fn retire_raw(args: &RetentionArgs, today: NaiveDate, keep_days: i64, verb: &str) -> Result<()> {
     let store = storage::open(&args.warehouse)?;
     for tenant in layout::tenants(store.as_ref())? {
+        // Deleting under the tenant's transform lock: a full rebuild listing raw files never
+        // finds one gone half-way, and the manifest read here is the one the deletions follow.
+        let _lock = args
+            .apply
+            .then(|| TransformLock::acquire(store.as_ref(), &tenant, args.break_lock))
+            .transpose()
+            .with_context(|| format!("retiring raw files of tenant {tenant}"))?;
         let applied: BTreeSet<String> = Manifest::load(store.as_ref(), &tenant)?
             .map(|m| m.processed.into_iter().map(|r| r.key).collect())
             .unwrap_or_default();
@@ -89,6 +99,27 @@ fn retire_raw(args: &RetentionArgs, today: NaiveDate, keep_days: i64, verb: &str
                 store.delete(&Key::parse(key)?)?;
             }
             println!("{verb} {}", key);
+        }
+        let mut unfinished = Vec::new();
+        for dir in [
+            layout::raw_dir(&tenant),
+            layout::ingest_quarantine_dir(&tenant),
+        ] {
+            unfinished.extend(store.list_unfinished(&dir)?.iter().map(Key::to_string));
+        }
+        let abandoned = abandoned_writes(&unfinished, today);
+        for key in &abandoned {
+            if args.apply {
+                store.delete(&Key::parse(key)?)?;
+            }
+            println!("{verb} {key}");
+        }
+        if !abandoned.is_empty() {
+            println!(
+                "retention: tenant {tenant}: {} unfinished write{} of killed ingests {verb}",
+                abandoned.len(),
+                if abandoned.len() == 1 { "" } else { "s" },
+            );
         }
         println!(
             "retention: tenant {tenant}: {} raw file{} older than {keep_days} days {verb}; kept {} not yet transformed and {} newest per source",
@@ -154,6 +185,26 @@ fn raw_retirement(
     plan
 }
 
+/// Pure: the temporary files of killed ingests among `unfinished` (keys
+/// `.../date=<d>/.<name>.<pid>.inprogress`). Ingest writes into the directory of the day it lands
+/// on (UTC), and a write takes seconds, so a temporary file dated two or more days before `today`
+/// is no write in flight: it was left by an ingest killed mid-write. Newer ones are left alone.
+fn abandoned_writes(unfinished: &[String], today: NaiveDate) -> Vec<String> {
+    let mut abandoned: Vec<String> = unfinished
+        .iter()
+        .filter(|key| {
+            key.rsplit('/')
+                .nth(1)
+                .and_then(|dir| dir.strip_prefix("date="))
+                .and_then(|date| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+                .is_some_and(|date| (today - date).num_days() >= 2)
+        })
+        .cloned()
+        .collect();
+    abandoned.sort();
+    abandoned
+}
+
 /// Dated report directories (`<reports>/<tenant>/<YYYY-MM-DD>`) older than `keep_days`, except the
 /// one each tenant's `latest` points to. Pure apart from reading the directory listing.
 fn expired_report_dirs(reports: &Path, today: NaiveDate, keep_days: i64) -> Result<Vec<PathBuf>> {
@@ -213,5 +264,24 @@ mod tests {
         // the March file is recent.
         assert_eq!(plan.resume_markers, 2);
         assert_eq!(plan.not_applied, 1);
+    }
+
+    #[test]
+    fn only_temporary_files_dated_two_or_more_days_back_are_abandoned() {
+        let unfinished = vec![
+            "tenant=a/raw/date=2026-02-27/.x-000000000001-000000000009.parquet.41.inprogress"
+                .to_string(),
+            "tenant=a/raw/date=2026-02-28/.x-000000000010-000000000019.parquet.42.inprogress"
+                .to_string(),
+            "tenant=a/raw/date=2026-03-01/.x-000000000020-000000000029.parquet.43.inprogress"
+                .to_string(),
+            "tenant=a/quarantine/ingest/date=2026-01-05/.y.parquet.7.inprogress".to_string(),
+            "tenant=a/raw/undated/.z.parquet.8.inprogress".to_string(),
+        ];
+        let today = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default();
+        assert_eq!(
+            abandoned_writes(&unfinished, today),
+            vec![unfinished[3].clone(), unfinished[0].clone()]
+        );
     }
 }

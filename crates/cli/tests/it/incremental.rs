@@ -305,11 +305,57 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
         "{dry}"
     );
     assert_eq!(files_under(&raw).len(), 5, "a dry run deletes nothing");
+    // While a transform of the tenant runs (its lock held by a live process: this test),
+    // nothing is deleted under it.
+    let lock = plant_lock(&d.join("w"), std::process::id());
+    let refused = super::examlake(
+        d,
+        &[
+            "retention",
+            "--warehouse",
+            "w",
+            "--reports",
+            "r",
+            "--raw-keep-days",
+            "30",
+            "--apply",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.contains("tenant acme") && stderr.contains("_transform.lock"),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_under(&raw).len(),
+        5,
+        "deleted under a running transform"
+    );
+    std::fs::remove_file(&lock).unwrap_or_else(|e| panic!("{e}"));
+    // Temporary files of ingests killed mid-write: an old one is abandoned, one of today may be
+    // a write in flight.
+    let abandoned =
+        raw.join("date=2016-01-01/.killed-000000000001-000000000009.parquet.999.inprogress");
+    let in_flight = late
+        .parent()
+        .unwrap_or(&raw)
+        .join(".flying-000000000001-000000000009.parquet.998.inprogress");
+    for file in [&abandoned, &in_flight] {
+        std::fs::write(file, b"partial").unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
     let applied = retention(true);
     assert!(
         applied.contains("3 raw files older than 30 days deleted"),
         "{applied}"
     );
+    assert!(
+        applied.contains("tenant acme: 1 unfinished write of killed ingests deleted"),
+        "{applied}"
+    );
+    assert!(!abandoned.exists(), "an abandoned temporary file was kept");
+    assert!(in_flight.exists(), "a write in flight was removed");
+    std::fs::remove_file(&in_flight).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(files_under(&raw).len(), 2);
     assert!(
         old_late.is_file(),
