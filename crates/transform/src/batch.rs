@@ -15,7 +15,7 @@
 //! an exact duplicate is kept, or which one wins a keen_timestamp tie; the counts and the
 //! reconciliation still hold.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use examlake_core::layout::Table;
 use examlake_core::schema::{assessments as a, lineage, raw};
@@ -43,7 +43,8 @@ use crate::{scan, sink};
 pub struct BatchInput {
     pub parsed: Vec<(Lineage, u64, ParsedAttempt)>,
     pub rejections: Rejections,
-    /// The raw files, kept until the batch is applied (superseded versions keep their bytes).
+    /// The raw files, until the batch starts: the payloads of rows that may be superseded are
+    /// taken from them (superseded versions keep their bytes), then they are dropped.
     pub raw: Vec<DataFrame>,
     pub inputs: Vec<RawInput>,
     pub records: usize,
@@ -93,8 +94,12 @@ pub fn apply(
     let tenant = &config.tenant;
     let mut stages = Stages::start();
     order_by_arrival(&mut input.parsed);
-    let [new_attempts, new_questions, new_options] = batch_frames(&input.parsed)?;
     let known = known_ids(&input.parsed, index);
+    // Only rows that may lose to another version need their payload (for the quarantine): keep
+    // those and free the raw files before the frames are built.
+    let loser_payloads =
+        possible_loser_payloads(&input.parsed, &known, std::mem::take(&mut input.raw))?;
+    let [new_attempts, new_questions, new_options] = batch_frames(&input.parsed)?;
     input.parsed = Vec::new();
     stages.mark("frames");
 
@@ -143,10 +148,16 @@ pub fn apply(
     )?;
     stages.mark("part tables");
     let mut rejections = std::mem::take(&mut input.rejections);
+    let raw_files: Vec<RawInput> = manifest
+        .processed
+        .iter()
+        .chain(&input.inputs)
+        .cloned()
+        .collect();
     rejections.append(superseded_rejections(
         &superseded,
-        &input.raw,
-        &manifest.processed,
+        &loser_payloads,
+        &raw_files,
         store,
     )?);
 
@@ -535,14 +546,54 @@ fn part_tables(
 }
 
 /// Quarantine rows for the versions that lost, with their original bytes.
+/// Payloads of the batch's rows, by source, partition and position.
+type PayloadsAt = HashMap<(String, i32, i64), Vec<u8>>;
+
+/// The payloads of the batch's rows that may lose to another version of their keen_id: those
+/// whose keen_id occurs more than once in the batch or may be known from earlier batches. No other
+/// row can be superseded, so the raw files need not be held while the batch is applied (a row
+/// missed here would still be found by reading its raw file again).
+fn possible_loser_payloads(
+    parsed: &[(Lineage, u64, ParsedAttempt)],
+    known: &BTreeSet<String>,
+    raw: Vec<DataFrame>,
+) -> Result<PayloadsAt> {
+    let mut occurrences: HashMap<&str, u32> = HashMap::with_capacity(parsed.len());
+    for (_, _, attempt) in parsed {
+        *occurrences.entry(attempt.keen_id.as_str()).or_default() += 1;
+    }
+    let candidates: Vec<Lineage> = parsed
+        .iter()
+        .filter(|(_, _, attempt)| {
+            occurrences.get(attempt.keen_id.as_str()) > Some(&1) || known.contains(&attempt.keen_id)
+        })
+        .map(|(lineage, _, _)| lineage.clone())
+        .collect();
+    let payloads = scan::payloads_in_frames(&raw, &candidates)?;
+    Ok(candidates
+        .into_iter()
+        .zip(payloads)
+        .filter_map(|(l, payload)| Some(((l.source, l.partition, l.position), payload?)))
+        .collect())
+}
+
+/// Quarantine rows for the superseded versions, with their payloads: from the batch's
+/// `loser_payloads`, else read again from the raw file named in `raw_files` that holds them.
 fn superseded_rejections(
     superseded: &DataFrame,
-    batch_raw: &[DataFrame],
-    processed: &[RawInput],
+    loser_payloads: &PayloadsAt,
+    raw_files: &[RawInput],
     store: &dyn Storage,
 ) -> Result<Rejections> {
     let lineages = frames::table_lineages(superseded).map_err(building("quarantine"))?;
-    let mut payloads = scan::payloads_in_frames(batch_raw, &lineages)?;
+    let mut payloads: Vec<Option<Vec<u8>>> = lineages
+        .iter()
+        .map(|l| {
+            loser_payloads
+                .get(&(l.source.clone(), l.partition, l.position))
+                .cloned()
+        })
+        .collect();
     let missing: Vec<usize> = (0..lineages.len())
         .filter(|&i| payloads[i].is_none())
         .collect();
@@ -550,7 +601,7 @@ fn superseded_rejections(
         let wanted: Vec<Lineage> = missing.iter().map(|&i| lineages[i].clone()).collect();
         for (i, payload) in missing
             .into_iter()
-            .zip(scan::payloads_at(store, processed, &wanted)?)
+            .zip(scan::payloads_at(store, raw_files, &wanted)?)
         {
             payloads[i] = payload;
         }
@@ -787,4 +838,74 @@ fn i64_values(df: &DataFrame, name: &str, cast: bool) -> Result<Vec<i64>> {
         .iter()
         .map(Option::unwrap_or_default)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(keen_id: &str) -> ParsedAttempt {
+        ParsedAttempt {
+            keen_id: keen_id.to_string(),
+            user_exam_id: "u".to_string(),
+            base_exam_id: "b".to_string(),
+            sequence_id: None,
+            exam_name: "e".to_string(),
+            started_at_us: 0,
+            submitted_at_us: 0,
+            n_correct: 0,
+            n_incorrect: 0,
+            n_missed_some: 0,
+            n_unanswered: 0,
+            reported: None,
+            counts_consistent: None,
+            is_test: false,
+            content_hash: 0,
+            questions: Vec::new(),
+        }
+    }
+
+    fn lineage(position: i64) -> Lineage {
+        Lineage {
+            source: "s".to_string(),
+            partition: 0,
+            position,
+            received_at_us: 0,
+        }
+    }
+
+    #[test]
+    fn only_rows_that_may_be_superseded_keep_their_payload() -> PolarsResult<()> {
+        let ids = ["a", "b", "a", "c", "d"];
+        let parsed: Vec<(Lineage, u64, ParsedAttempt)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (lineage(i as i64 + 1), i as u64, attempt(id)))
+            .collect();
+        let payloads: Vec<&[u8]> = vec![b"a1", b"b", b"a2", b"c", b"d"];
+        let raw_file = DataFrame::new(
+            5,
+            vec![
+                Column::new(raw::SOURCE.into(), vec!["s"; 5]),
+                Column::new(raw::PARTITION.into(), vec![0i32; 5]),
+                Column::new(raw::POSITION.into(), vec![1i64, 2, 3, 4, 5]),
+                Column::new(raw::RECEIVED_AT.into(), vec![0i64; 5]),
+                Column::new(raw::PAYLOAD.into(), payloads),
+            ],
+        )?;
+        // "a" occurs twice in the batch; "c" may be known from earlier batches.
+        let known = BTreeSet::from(["c".to_string()]);
+        let kept = possible_loser_payloads(&parsed, &known, vec![raw_file])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut positions: Vec<(i64, &[u8])> = kept
+            .iter()
+            .map(|((_, _, position), payload)| (*position, payload.as_slice()))
+            .collect();
+        positions.sort();
+        assert_eq!(
+            positions,
+            vec![(1, &b"a1"[..]), (3, &b"a2"[..]), (4, &b"c"[..])]
+        );
+        Ok(())
+    }
 }
