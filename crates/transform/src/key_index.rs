@@ -121,8 +121,9 @@ impl KeyIndex {
 
 /// A map from 64-bit hash to part, compact: 256 shards by the hash's top byte, each a sorted
 /// array (12 bytes an entry) plus a small hash map of new entries, merged into the array once it
-/// holds an eighth as many. About 14 bytes an entry, and a merge copies one shard only, so the
-/// index never doubles in one step as a growing hash map does.
+/// holds an eighth as many, with a directory of buckets of about 16 entries for lookups. About 14
+/// bytes an entry, and a merge copies one shard only, so the index never doubles in one step as a
+/// growing hash map does.
 #[derive(Debug)]
 struct PartMap {
     shards: Vec<Shard>,
@@ -134,7 +135,11 @@ struct Shard {
     hashes: Vec<u64>,
     parts: Vec<u32>,
     /// Entries not yet merged (never a hash that is also in `hashes`).
-    recent: HashMap<u64, u32>,
+    recent: foldhash::HashMap<u64, u32>,
+    /// Directory: the entries of bucket `b` are `starts[b]..starts[b + 1]` (empty before the
+    /// first merge).
+    starts: Vec<u32>,
+    bucket_bits: u32,
 }
 
 /// A shard merges its recent entries once it holds this many, or an eighth of its array.
@@ -165,16 +170,16 @@ impl PartMap {
 
 impl Shard {
     fn get(&self, hash: u64) -> Option<u32> {
-        match self.hashes.binary_search(&hash) {
+        match self.find(hash) {
             Ok(at) => Some(self.parts[at]),
-            Err(_) => self.recent.get(&hash).copied(),
+            Err(()) => self.recent.get(&hash).copied(),
         }
     }
 
     fn insert(&mut self, hash: u64, part: u32) {
-        match self.hashes.binary_search(&hash) {
+        match self.find(hash) {
             Ok(at) => self.parts[at] = part,
-            Err(_) => {
+            Err(()) => {
                 self.recent.insert(hash, part);
                 if self.recent.len() >= MIN_MERGE.max(self.hashes.len() / 8) {
                     self.merge_recent();
@@ -183,7 +188,35 @@ impl Shard {
         }
     }
 
-    /// Merge the recent entries into the sorted arrays (exactly sized) and free their map.
+    /// Where `hash` is in the sorted arrays: its bucket from the directory, then a binary search
+    /// of that bucket's few entries (a search of the whole array misses the cache at every step).
+    fn find(&self, hash: u64) -> std::result::Result<usize, ()> {
+        let bucket = self.bucket(hash);
+        let (Some(&start), Some(&end)) = (self.starts.get(bucket), self.starts.get(bucket + 1))
+        else {
+            return Err(());
+        };
+        let (start, end) = (start as usize, end as usize);
+        match self
+            .hashes
+            .get(start..end)
+            .map(|slice| slice.binary_search(&hash))
+        {
+            Some(Ok(at)) => Ok(start + at),
+            _ => Err(()),
+        }
+    }
+
+    /// The directory bucket of `hash`: the bits right below the shard's top byte.
+    fn bucket(&self, hash: u64) -> usize {
+        match self.bucket_bits {
+            0 => 0,
+            bits => ((hash << 8) >> (64 - bits)) as usize,
+        }
+    }
+
+    /// Merge the recent entries into the sorted arrays (exactly sized), free their map and
+    /// rebuild the directory (about 16 entries a bucket).
     fn merge_recent(&mut self) {
         let mut recent: Vec<(u64, u32)> = std::mem::take(&mut self.recent).into_iter().collect();
         recent.sort_unstable_by_key(|&(hash, _)| hash);
@@ -204,6 +237,18 @@ impl Shard {
         }
         self.hashes = hashes;
         self.parts = parts;
+        self.bucket_bits = (total / 16).max(1).ilog2().min(24);
+        let buckets = 1usize << self.bucket_bits;
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut at = 0;
+        for bucket in 0..buckets {
+            while at < total && self.bucket(self.hashes[at]) < bucket {
+                at += 1;
+            }
+            starts.push(at as u32);
+        }
+        starts.push(total as u32);
+        self.starts = starts;
     }
 }
 

@@ -218,6 +218,8 @@ pub fn run(
             config,
         )?;
     }
+    // The index is not needed past the last batch: free it before `exams` is accumulated.
+    drop(index);
     let mut exams_df = build_exams(store, tenant, &manifest)?;
     sink::write_parquet(
         store,
