@@ -2,9 +2,8 @@
 //! attempts it may supersede or duplicate without reading every part.
 //!
 //! About 14 bytes per kept attempt (a hash map took 19-39: 285 MB at 10M). Built at the start of a
-//! run from the parts'
-//! `keen_id` columns (and the superseded versions in the quarantine parts), so it can never
-//! disagree with the tables.
+//! run from the parts' `keen_id` columns (and the superseded versions in the quarantine parts), so
+//! it can never disagree with the tables.
 
 use std::collections::{BTreeSet, HashMap};
 
