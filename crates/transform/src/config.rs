@@ -23,8 +23,9 @@ pub struct TransformConfig {
     pub break_lock: bool,
 }
 
-/// Default batch size: about 1.0 GB of peak memory on the reference data (1.1 GB before the
-/// read-ahead handed parsed files over through a rendezvous channel). Measured on 1M attempts
+/// Default batch size: about 0.9 GB of peak memory on the reference data (1.0 GB before a batch
+/// dropped its raw files before building frames, 1.1 GB before the read-ahead handed parsed files
+/// over through a rendezvous channel). Measured on 1M attempts
 /// (full rebuilds, 2 cores): 50k took 36-43 s and 1.13 GB, 100k 41-45 s and 1.66-1.70 GB (more
 /// memory to fault in), 25k 48.8 s and 0.93 GB (more per-batch work).
 pub const DEFAULT_BATCH_RECORDS: usize = 50_000;
