@@ -284,7 +284,7 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
     std::fs::rename(&late, &old_late).unwrap_or_else(|e| panic!("{e}"));
     let tables_before = read_table(&d.join("w"), "acme", "assessments");
 
-    let retention = |apply: bool| {
+    let retention_args = |apply: bool| {
         let mut args = vec![
             "retention",
             "--warehouse",
@@ -297,8 +297,9 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
         if apply {
             args.push("--apply");
         }
-        ok(d, &args)
+        args
     };
+    let retention = |apply: bool| ok(d, &retention_args(apply));
     let dry = retention(false);
     assert!(
         dry.contains("tenant acme: 3 raw files older than 30 days would delete; kept 1 not yet transformed and 1 newest per source"),
@@ -308,19 +309,7 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
     // While a transform of the tenant runs (its lock held by a live process: this test),
     // nothing is deleted under it.
     let lock = plant_lock(&d.join("w"), std::process::id());
-    let refused = super::examlake(
-        d,
-        &[
-            "retention",
-            "--warehouse",
-            "w",
-            "--reports",
-            "r",
-            "--raw-keep-days",
-            "30",
-            "--apply",
-        ],
-    );
+    let refused = super::examlake(d, &retention_args(true));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(5), "{stderr}");
     assert!(
