@@ -154,31 +154,31 @@ impl Default for PartMap {
 
 impl PartMap {
     fn get(&self, hash: u64) -> Option<u32> {
-        self.shard(hash).get(hash)
+        self.shards[shard_of(hash)].get(hash)
     }
 
     fn insert(&mut self, hash: u64, part: u32) {
-        let shard = &mut self.shards[(hash >> 56) as usize];
-        shard.insert(hash, part);
+        self.shards[shard_of(hash)].insert(hash, part);
     }
+}
 
-    fn shard(&self, hash: u64) -> &Shard {
-        &self.shards[(hash >> 56) as usize]
-    }
+/// The shard of `hash`: its top byte.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 56) as usize
 }
 
 impl Shard {
     fn get(&self, hash: u64) -> Option<u32> {
         match self.find(hash) {
-            Ok(at) => Some(self.parts[at]),
-            Err(()) => self.recent.get(&hash).copied(),
+            Some(at) => Some(self.parts[at]),
+            None => self.recent.get(&hash).copied(),
         }
     }
 
     fn insert(&mut self, hash: u64, part: u32) {
         match self.find(hash) {
-            Ok(at) => self.parts[at] = part,
-            Err(()) => {
+            Some(at) => self.parts[at] = part,
+            None => {
                 self.recent.insert(hash, part);
                 if self.recent.len() >= MIN_MERGE.max(self.hashes.len() / 8) {
                     self.merge_recent();
@@ -189,21 +189,12 @@ impl Shard {
 
     /// Where `hash` is in the sorted arrays: its bucket from the directory, then a binary search
     /// of that bucket's few entries (a search of the whole array misses the cache at every step).
-    fn find(&self, hash: u64) -> std::result::Result<usize, ()> {
+    fn find(&self, hash: u64) -> Option<usize> {
         let bucket = self.bucket(hash);
-        let (Some(&start), Some(&end)) = (self.starts.get(bucket), self.starts.get(bucket + 1))
-        else {
-            return Err(());
-        };
-        let (start, end) = (start as usize, end as usize);
-        match self
-            .hashes
-            .get(start..end)
-            .map(|slice| slice.binary_search(&hash))
-        {
-            Some(Ok(at)) => Ok(start + at),
-            _ => Err(()),
-        }
+        let start = *self.starts.get(bucket)? as usize;
+        let end = *self.starts.get(bucket + 1)? as usize;
+        let at = self.hashes.get(start..end)?.binary_search(&hash).ok()?;
+        Some(start + at)
     }
 
     /// The directory bucket of `hash`: the bits right below the shard's top byte.
