@@ -16,7 +16,7 @@ use crate::error::{building, Result, TransformError};
 use crate::frames::{self, Lineage, Rejections};
 use crate::key_index::KeyIndex;
 use crate::lock::TransformLock;
-use crate::manifest::{self, Manifest};
+use crate::manifest::{self, Manifest, Part};
 use crate::parse::{parse_attempt, ParsedAttempt};
 use crate::stages::Stages;
 use crate::tables::exams;
@@ -286,10 +286,42 @@ fn refuse_rebuild_without_raw(
     }
 }
 
-/// `exams` from every part of `assessments` and `questions`, one part at a time.
+/// `exams` from every part of `assessments` and `question_counts`, one part at a time per thread:
+/// the parts are shared out over the cores and the threads' builders merged.
 fn build_exams(store: &dyn Storage, tenant: &TenantId, manifest: &Manifest) -> Result<DataFrame> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_thread = manifest.parts.len().div_ceil(threads).max(1);
+    let builders: Vec<Result<exams::ExamsBuilder>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = manifest
+            .parts
+            .chunks(per_thread)
+            .map(|parts| scope.spawn(move || exams_of_parts(store, tenant, parts)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut all = exams::ExamsBuilder::default();
+    for builder in builders {
+        all.merge(builder?);
+    }
+    all.finish().map_err(building("exams"))
+}
+
+/// The `exams` totals of some parts. A part's question ids are read from its `question_counts`
+/// (the same exam and question pairs as its `questions`), after its attempts.
+fn exams_of_parts(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    parts: &[Part],
+) -> Result<exams::ExamsBuilder> {
     let mut builder = exams::ExamsBuilder::default();
-    for part in &manifest.parts {
+    for part in parts {
         let attempts = scan::read_table_file(
             store,
             &part.key(tenant, Table::Assessments),
@@ -298,18 +330,16 @@ fn build_exams(store: &dyn Storage, tenant: &TenantId, manifest: &Manifest) -> R
         builder
             .add_assessments(&attempts)
             .map_err(building("exams"))?;
-    }
-    for part in &manifest.parts {
         let questions = scan::read_table_file(
             store,
-            &part.key(tenant, Table::Questions),
+            &part.key(tenant, Table::QuestionCounts),
             Some(&exams::QUESTION_COLUMNS),
         )?;
         builder
             .add_questions(&questions)
             .map_err(building("exams"))?;
     }
-    builder.finish().map_err(building("exams"))
+    Ok(builder)
 }
 
 /// The cumulative summary from the manifest and the tables; written when `write` is set.

@@ -5,10 +5,14 @@
 //! counts by name, so the name is the exam's identity here; its ids are listed in
 //! `base_exam_ids` (comma-separated, sorted) and counted in `n_base_exam_ids`.
 //!
-//! Built from the parts of `assessments` and `questions` one part at a time, so memory does not
-//! grow with the rows: per exam it keeps counts, extremes, exact score sums, and a set of 64-bit
-//! hashes of the distinct students and questions (16 bytes per distinct student). Every figure is
-//! independent of the order rows and parts come in, so an incremental build equals a rebuild.
+//! Built from the parts of `assessments` and `question_counts` one part at a time, so memory does
+//! not grow with the rows: per exam it keeps counts, extremes, exact score sums, and a set of
+//! 64-bit hashes of the distinct students and questions (16 bytes per distinct student). A part's
+//! `question_counts` holds the same (exam, question) pairs as its `questions` in a few thousand
+//! rows instead of one row per question per attempt. Every figure is independent of the order
+//! rows and parts come in, and builders of disjoint sets of parts merge exactly
+//! ([`ExamsBuilder::merge`]), so parts can be read on several threads and an incremental build
+//! equals a rebuild.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -45,7 +49,8 @@ pub const ASSESSMENT_COLUMNS: [&str; 6] = [
     a::N_CORRECT,
 ];
 
-/// The columns of `questions` that [`ExamsBuilder::add_questions`] reads.
+/// The columns of `questions` (or `question_counts`, which has the same names) that
+/// [`ExamsBuilder::add_questions`] reads.
 pub const QUESTION_COLUMNS: [&str; 2] = [q::EXAM_NAME, q::QUESTION_ID];
 
 impl ExamsBuilder {
@@ -72,10 +77,8 @@ impl ExamsBuilder {
             totals
                 .students
                 .insert(fnv1a64(students.get(i).unwrap_or_default().bytes()));
-            if let Some(at) = started.get(i) {
-                totals.first_taken = Some(totals.first_taken.map_or(at, |f| f.min(at)));
-                totals.last_taken = Some(totals.last_taken.map_or(at, |l| l.max(at)));
-            }
+            totals.first_taken = earliest(totals.first_taken, started.get(i));
+            totals.last_taken = latest(totals.last_taken, started.get(i));
             if let (Some(length), Some(right)) = (lengths.get(i), correct.get(i)) {
                 *totals.correct_by_length.entry(length).or_default() += i64::from(right);
             }
@@ -83,7 +86,7 @@ impl ExamsBuilder {
         Ok(())
     }
 
-    /// Add one part of `questions` (at least [`QUESTION_COLUMNS`]).
+    /// Add one part of `questions` or `question_counts` (at least [`QUESTION_COLUMNS`]).
     pub fn add_questions(&mut self, df: &DataFrame) -> PolarsResult<()> {
         let names = df.column(q::EXAM_NAME)?.str()?;
         let questions = df.column(q::QUESTION_ID)?.str()?;
@@ -95,6 +98,25 @@ impl ExamsBuilder {
             }
         }
         Ok(())
+    }
+
+    /// Add the totals of another builder, built from other parts.
+    pub fn merge(&mut self, other: ExamsBuilder) {
+        for (name, theirs) in other.exams {
+            let Some(ours) = self.exams.get_mut(&name) else {
+                self.exams.insert(name, theirs);
+                continue;
+            };
+            ours.base_exam_ids.extend(theirs.base_exam_ids);
+            ours.attempts += theirs.attempts;
+            ours.students.extend(theirs.students);
+            ours.first_taken = earliest(ours.first_taken, theirs.first_taken);
+            ours.last_taken = latest(ours.last_taken, theirs.last_taken);
+            for (length, right) in theirs.correct_by_length {
+                *ours.correct_by_length.entry(length).or_default() += right;
+            }
+            ours.questions.extend(theirs.questions);
+        }
     }
 
     /// The table: most attempted first, then by name.
@@ -152,6 +174,14 @@ impl ExamsBuilder {
         ];
         DataFrame::new(rows.len(), columns)
     }
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    a.into_iter().chain(b).min()
+}
+
+fn latest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    a.into_iter().chain(b).max()
 }
 
 /// Mean of n_correct / n_questions over the exam's attempts, summed in a fixed order.
@@ -233,5 +263,73 @@ mod tests {
         assert!((mean - (0.75 + 0.2 + 1.0) / 3.0).abs() < 1e-12, "{mean}");
         assert_eq!(value(e::FIRST_TAKEN), Some(10.0));
         assert_eq!(value(e::LAST_TAKEN), Some(30.0));
+    }
+    fn questions(rows: &[(&str, &str)]) -> DataFrame {
+        let columns = vec![
+            Column::new(
+                q::EXAM_NAME.into(),
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                q::QUESTION_ID.into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            ),
+        ];
+        DataFrame::new(rows.len(), columns).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn builders_of_disjoint_parts_merge_into_the_builder_of_all_parts() {
+        let parts = [
+            (
+                attempts(&[("Git", "g1", "s1", 10, 4, 3), ("SQL", "q1", "s2", 5, 2, 2)]),
+                questions(&[("Git", "Q1"), ("Git", "Q2"), ("SQL", "Q9")]),
+            ),
+            (
+                attempts(&[("Git", "g2", "s3", 30, 5, 1), ("Git", "g1", "s1", 2, 4, 4)]),
+                questions(&[("Git", "Q2"), ("Git", "Q3")]),
+            ),
+            (
+                attempts(&[("Vim", "v1", "s1", 7, 3, 0)]),
+                questions(&[("Vim", "Q1"), ("Nope", "Q1")]),
+            ),
+        ];
+        let build = |parts: &[(DataFrame, DataFrame)]| {
+            let mut builder = ExamsBuilder::default();
+            for (attempts, questions) in parts {
+                builder
+                    .add_assessments(attempts)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                builder
+                    .add_questions(questions)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            builder
+        };
+        let whole = build(&parts).finish().unwrap_or_else(|e| panic!("{e}"));
+        for split in 0..=parts.len() {
+            let mut merged = build(&parts[..split]);
+            merged.merge(build(&parts[split..]));
+            let merged = merged.finish().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                merged.equals_missing(&whole),
+                "split at {split}: {merged} vs {whole}"
+            );
+        }
+        let git = whole.head(Some(1));
+        let first = |name: &str| {
+            git.column(name)
+                .and_then(|c| c.cast(&DataType::Int64))
+                .ok()
+                .and_then(|c| c.i64().ok().and_then(|v| v.get(0)))
+        };
+        assert_eq!(first(e::FIRST_TAKEN), Some(2));
+        assert_eq!(first(e::LAST_TAKEN), Some(30));
+        assert_eq!(first(e::N_DISTINCT_QUESTIONS), Some(3));
+        assert_eq!(
+            whole.height(),
+            3,
+            "a question of an exam no attempt names is not an exam"
+        );
     }
 }
