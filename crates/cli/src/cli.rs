@@ -510,8 +510,8 @@ pub struct RetentionArgs {
     #[arg(long, env = "EXAMLAKE_WAREHOUSE", default_value = "warehouse")]
     pub warehouse: String,
     /// Delete for real; without it, only list what would be deleted. Raw files of a tenant are
-    /// deleted under its transform lock, so they never vanish under a running transform (exit 5
-    /// while one runs).
+    /// deleted under its transform lock, so they never vanish under a running transform: such a
+    /// tenant is skipped, the others are still processed, and the run exits 5 naming it.
     #[arg(long)]
     pub apply: bool,
     /// Take over a tenant's transform lock even when its holder may still be running (only once

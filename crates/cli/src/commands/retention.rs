@@ -5,8 +5,9 @@
 //! applied. What is lost is the ability to rebuild those attempts from raw (a `--full-rebuild`
 //! then refuses, naming the retired files). The newest raw file of each source/partition is
 //! always kept, because ingest resumes from the landed file names. Raw files are deleted under
-//! the tenant's transform lock (`--apply` exits 5 while a transform of that tenant runs). The
-//! temporary files of ingests killed mid-write two or more days ago go with them.
+//! the tenant's transform lock: a tenant whose transform is running is skipped, the other tenants
+//! and the report archives are still processed, and `--apply` then exits 5 naming the skipped
+//! tenants. The temporary files of ingests killed mid-write two or more days ago go with them.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,12 +17,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use examlake_core::layout::{self, Key};
-use examlake_core::storage;
+use examlake_core::{storage, Storage, TenantId};
 use examlake_transform::lock::TransformLock;
 use examlake_transform::manifest::Manifest;
+use examlake_transform::TransformError;
 
 use crate::cli::RetentionArgs;
-use crate::exit::UsageError;
+use crate::exit::{LockedError, UsageError};
 
 pub fn retention(args: &RetentionArgs) -> Result<()> {
     if args.keep_days < 0 {
@@ -47,11 +49,14 @@ pub fn retention(args: &RetentionArgs) -> Result<()> {
     } else {
         "would delete"
     };
-    if let Some(raw_days) = args.raw_keep_days {
-        retire_raw(args, today, raw_days, verb)?;
-    }
+    // Raw files first; a tenant skipped because its transform runs fails the run only after the
+    // report archives are done too.
+    let raw_retired = match args.raw_keep_days {
+        Some(raw_days) => retire_raw(args, today, raw_days, verb),
+        None => Ok(()),
+    };
     if !args.reports.is_dir() {
-        return Ok(());
+        return raw_retired;
     }
     let expired = expired_report_dirs(&args.reports, today, args.keep_days)?;
     for dir in &expired {
@@ -71,64 +76,99 @@ pub fn retention(args: &RetentionArgs) -> Result<()> {
             " (dry run; pass --apply to delete)"
         }
     );
-    Ok(())
+    raw_retired
 }
 
-/// Retire every tenant's applied raw files older than `keep_days`.
+/// Retire every tenant's applied raw files older than `keep_days`. A tenant whose transform is
+/// running is skipped (the others are still processed); the run then ends with exit code 5,
+/// naming every skipped tenant.
 fn retire_raw(args: &RetentionArgs, today: NaiveDate, keep_days: i64, verb: &str) -> Result<()> {
     let store = storage::open(&args.warehouse)?;
+    let mut skipped: Vec<String> = Vec::new();
     for tenant in layout::tenants(store.as_ref())? {
-        // Deleting under the tenant's transform lock: a full rebuild listing raw files never
-        // finds one gone half-way, and the manifest read here is the one the deletions follow.
-        let _lock = args
-            .apply
-            .then(|| TransformLock::acquire(store.as_ref(), &tenant, args.break_lock))
-            .transpose()
-            .with_context(|| format!("retiring raw files of tenant {tenant}"))?;
-        let applied: BTreeSet<String> = Manifest::load(store.as_ref(), &tenant)?
-            .map(|m| m.processed.into_iter().map(|r| r.key).collect())
-            .unwrap_or_default();
-        let listing: Vec<String> = store
-            .list(&layout::raw_dir(&tenant))?
-            .iter()
-            .map(|k| k.to_string())
-            .collect();
-        let plan = raw_retirement(&listing, &applied, today, keep_days);
-        for key in &plan.retire {
-            if args.apply {
-                store.delete(&Key::parse(key)?)?;
+        match retire_tenant_raw(store.as_ref(), &tenant, args, today, keep_days, verb) {
+            Err(error) if is_locked(&error) => {
+                eprintln!("retention: tenant {tenant} skipped: {error:#}");
+                skipped.push(tenant.to_string());
             }
-            println!("{verb} {}", key);
+            other => other.with_context(|| format!("retiring raw files of tenant {tenant}"))?,
         }
-        let mut unfinished = Vec::new();
-        for dir in [
-            layout::raw_dir(&tenant),
-            layout::ingest_quarantine_dir(&tenant),
-        ] {
-            unfinished.extend(store.list_unfinished(&dir)?.iter().map(Key::to_string));
+    }
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    Err(LockedError(format!(
+        "raw files of tenant{} {} not retired: a transform holds the lock (run again once it ends, or pass --break-lock if its holder is gone)",
+        if skipped.len() == 1 { "" } else { "s" },
+        skipped.join(", ")
+    ))
+    .into())
+}
+
+fn is_locked(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(TransformError::Locked { .. })))
+}
+
+/// Retire one tenant's applied raw files older than `keep_days`, and its abandoned temporary files.
+fn retire_tenant_raw(
+    store: &dyn Storage,
+    tenant: &TenantId,
+    args: &RetentionArgs,
+    today: NaiveDate,
+    keep_days: i64,
+    verb: &str,
+) -> Result<()> {
+    // Deleting under the tenant's transform lock: a full rebuild listing raw files never
+    // finds one gone half-way, and the manifest read here is the one the deletions follow.
+    let _lock = args
+        .apply
+        .then(|| TransformLock::acquire(store, tenant, args.break_lock))
+        .transpose()?;
+    let applied: BTreeSet<String> = Manifest::load(store, tenant)?
+        .map(|m| m.processed.into_iter().map(|r| r.key).collect())
+        .unwrap_or_default();
+    let listing: Vec<String> = store
+        .list(&layout::raw_dir(tenant))?
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    let plan = raw_retirement(&listing, &applied, today, keep_days);
+    for key in &plan.retire {
+        if args.apply {
+            store.delete(&Key::parse(key)?)?;
         }
-        let abandoned = abandoned_writes(&unfinished, today);
-        for key in &abandoned {
-            if args.apply {
-                store.delete(&Key::parse(key)?)?;
-            }
-            println!("{verb} {key}");
+        println!("{verb} {}", key);
+    }
+    let mut unfinished = Vec::new();
+    for dir in [
+        layout::raw_dir(tenant),
+        layout::ingest_quarantine_dir(tenant),
+    ] {
+        unfinished.extend(store.list_unfinished(&dir)?.iter().map(Key::to_string));
+    }
+    let abandoned = abandoned_writes(&unfinished, today);
+    for key in &abandoned {
+        if args.apply {
+            store.delete(&Key::parse(key)?)?;
         }
-        if !abandoned.is_empty() {
-            println!(
-                "retention: tenant {tenant}: {} unfinished write{} of killed ingests {verb}",
-                abandoned.len(),
-                if abandoned.len() == 1 { "" } else { "s" },
-            );
-        }
+        println!("{verb} {key}");
+    }
+    if !abandoned.is_empty() {
         println!(
-            "retention: tenant {tenant}: {} raw file{} older than {keep_days} days {verb}; kept {} not yet transformed and {} newest per source",
-            plan.retire.len(),
-            if plan.retire.len() == 1 { "" } else { "s" },
-            plan.not_applied,
-            plan.resume_markers,
+            "retention: tenant {tenant}: {} unfinished write{} of killed ingests {verb}",
+            abandoned.len(),
+            if abandoned.len() == 1 { "" } else { "s" },
         );
     }
+    println!(
+        "retention: tenant {tenant}: {} raw file{} older than {keep_days} days {verb}; kept {} not yet transformed and {} newest per source",
+        plan.retire.len(),
+        if plan.retire.len() == 1 { "" } else { "s" },
+        plan.not_applied,
+        plan.resume_markers,
+    );
     Ok(())
 }
 

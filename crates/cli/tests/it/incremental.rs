@@ -283,6 +283,33 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
         .join(late.file_name().unwrap_or_default());
     std::fs::rename(&late, &old_late).unwrap_or_else(|e| panic!("{e}"));
     let tables_before = read_table(&d.join("w"), "acme", "assessments");
+    // A second tenant with old applied raw files: retention goes on with it while acme's
+    // transform runs.
+    let globex_raw = d.join("w/tenant=globex/raw");
+    ok(
+        d,
+        &[
+            "ingest",
+            "--from-file",
+            "all.ndjson",
+            "--tenant",
+            "globex",
+            "--warehouse",
+            "w",
+            "--batch-records",
+            "1000",
+        ],
+    );
+    let landed_date = std::fs::read_dir(&globex_raw)
+        .ok()
+        .and_then(|mut entries| entries.next())
+        .and_then(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .unwrap_or_default();
+    std::fs::rename(&landed_date, globex_raw.join("date=2016-01-01"))
+        .unwrap_or_else(|e| panic!("{}: {e}", landed_date.display()));
+    ok(d, &["transform", "--warehouse", "w", "--tenant", "globex"]);
+    assert_eq!(files_under(&globex_raw).len(), 4);
 
     let retention_args = |apply: bool| {
         let mut args = vec![
@@ -311,15 +338,27 @@ fn raw_retention_retires_only_applied_files_and_keeps_the_tables() {
     let lock = plant_lock(&d.join("w"), std::process::id());
     let refused = super::examlake(d, &retention_args(true));
     let stderr = String::from_utf8_lossy(&refused.stderr);
+    let stdout = String::from_utf8_lossy(&refused.stdout);
     assert_eq!(refused.status.code(), Some(5), "{stderr}");
     assert!(
-        stderr.contains("tenant acme") && stderr.contains("_transform.lock"),
+        stderr.contains("tenant acme skipped")
+            && stderr.contains("_transform.lock")
+            && stderr.contains("raw files of tenant acme not retired"),
         "{stderr}"
     );
     assert_eq!(
         files_under(&raw).len(),
         5,
         "deleted under a running transform"
+    );
+    assert!(
+        stdout.contains("tenant globex: 3 raw files older than 30 days deleted"),
+        "the other tenant was not processed: {stdout}"
+    );
+    assert_eq!(
+        files_under(&globex_raw).len(),
+        1,
+        "globex keeps its newest file"
     );
     std::fs::remove_file(&lock).unwrap_or_else(|e| panic!("{e}"));
     // Temporary files of ingests killed mid-write: an old one is abandoned, one of today may be
