@@ -6,11 +6,12 @@
 //! lives in the warehouse (local or HDFS), so it also keeps apart runs on different machines.
 //!
 //! A run killed with its lock held leaves the file behind. The next run takes it over when the
-//! holder ran on this host and its process is gone; a holder on another host cannot be checked
+//! holder ran on this host and its process is gone, or its pid now belongs to a process that
+//! started after the lock was taken (pid reuse); a holder on another host cannot be checked
 //! from here, so the run refuses and says how to break the lock once that run is known dead.
 
 use examlake_core::layout::{self, Key};
-use examlake_core::process::{process_is_running, this_host};
+use examlake_core::process::{lock_holder_runs, this_host};
 use examlake_core::{Storage, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -53,11 +54,24 @@ pub enum Verdict {
     Stale,
 }
 
-/// Decide about an existing lock. `contents` is the file's text; `alive(pid)` says whether a
-/// process of this host is running.
-pub fn verdict(contents: &str, host: &str, alive: impl Fn(u32) -> bool) -> Verdict {
+impl Holder {
+    /// When the lock was taken (`None` if its time does not read).
+    fn locked_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::parse_from_rfc3339(&self.started_at)
+            .ok()
+            .map(|at| at.to_utc())
+    }
+}
+
+/// Decide about an existing lock. `contents` is the file's text; `alive(pid, locked_at)` says
+/// whether the process of this host that took the lock at `locked_at` still runs.
+pub fn verdict(
+    contents: &str,
+    host: &str,
+    alive: impl Fn(u32, Option<chrono::DateTime<chrono::Utc>>) -> bool,
+) -> Verdict {
     match serde_json::from_str::<Holder>(contents) {
-        Ok(holder) if holder.host != host || alive(holder.pid) => Verdict::Held,
+        Ok(holder) if holder.host != host || alive(holder.pid, holder.locked_at()) => Verdict::Held,
         Ok(_) => Verdict::Stale,
         // Written by create_new in one piece, so an unreadable lock is not a writer mid-way.
         Err(_) => Verdict::Stale,
@@ -92,7 +106,7 @@ impl<'a> TransformLock<'a> {
                 Err(_) if !store.exists(&key)? => continue,
                 Err(e) => return Err(e.into()),
             };
-            let held = verdict(&found, &me.host, process_is_running) == Verdict::Held;
+            let held = verdict(&found, &me.host, lock_holder_runs) == Verdict::Held;
             if held && !break_lock {
                 return Err(TransformError::Locked {
                     tenant: tenant.to_string(),
@@ -107,7 +121,7 @@ impl<'a> TransformLock<'a> {
                 tenant = %tenant,
                 lock = %key,
                 holder = %found.trim(),
-                reason = if held { "--break-lock" } else { "its process is gone" }
+                reason = if held { "--break-lock" } else { "its process is gone (or its pid was reused)" }
             );
             store.delete(&key)?;
         }
@@ -142,23 +156,35 @@ mod tests {
 
     #[test]
     fn a_lock_of_a_running_process_here_is_held() {
-        assert_eq!(verdict(&lock_of("h", 7), "h", |_| true), Verdict::Held);
+        assert_eq!(verdict(&lock_of("h", 7), "h", |_, _| true), Verdict::Held);
     }
 
     #[test]
     fn a_lock_of_a_gone_process_here_is_stale() {
-        assert_eq!(verdict(&lock_of("h", 7), "h", |_| false), Verdict::Stale);
+        assert_eq!(verdict(&lock_of("h", 7), "h", |_, _| false), Verdict::Stale);
     }
 
     #[test]
     fn a_lock_of_another_host_is_held_even_if_no_such_pid_runs_here() {
-        assert_eq!(verdict(&lock_of("other", 7), "h", |_| false), Verdict::Held);
+        assert_eq!(
+            verdict(&lock_of("other", 7), "h", |_, _| false),
+            Verdict::Held
+        );
+    }
+
+    #[test]
+    fn the_holder_is_asked_about_with_the_time_the_lock_was_taken() {
+        let taken = chrono::DateTime::parse_from_rfc3339("2026-11-28T22:00:00Z")
+            .ok()
+            .map(|at| at.to_utc());
+        let alive_since = |_: u32, at: Option<chrono::DateTime<chrono::Utc>>| at == taken;
+        assert_eq!(verdict(&lock_of("h", 7), "h", alive_since), Verdict::Held);
     }
 
     #[test]
     fn an_unreadable_lock_is_stale() {
-        assert_eq!(verdict("", "h", |_| true), Verdict::Stale);
-        assert_eq!(verdict("{not json", "h", |_| true), Verdict::Stale);
+        assert_eq!(verdict("", "h", |_, _| true), Verdict::Stale);
+        assert_eq!(verdict("{not json", "h", |_, _| true), Verdict::Stale);
     }
 
     #[test]
@@ -193,6 +219,17 @@ mod tests {
             let holder: Holder = serde_json::from_slice(&store.read(&key)?)?;
             assert_eq!(holder.pid, std::process::id());
         }
+        // A lock naming this process's pid, taken long before this process started: the pid
+        // of a dead holder was reused, so the lock is taken over.
+        let reused = Holder {
+            host: this_host(),
+            pid: std::process::id(),
+            started_at: "2020-01-01T00:00:00Z".to_string(),
+        };
+        store.write_atomic(&key, &serde_json::to_vec(&reused)?)?;
+        let _taken = TransformLock::acquire(&store, &tenant, false)?;
+        let holder: Holder = serde_json::from_slice(&store.read(&key)?)?;
+        assert_ne!(holder.started_at, reused.started_at);
         Ok(())
     }
 }

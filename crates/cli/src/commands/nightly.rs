@@ -342,7 +342,8 @@ fn point_latest(dated: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An exclusive lock file holding the owner's pid; a lock whose pid is gone is taken over.
+/// An exclusive lock file holding the owner's pid; a lock whose pid is gone, or now belongs to a
+/// process started after the lock was taken, is taken over.
 struct Lock {
     path: PathBuf,
 }
@@ -363,8 +364,14 @@ impl Lock {
                         .trim()
                         .parse::<u32>()
                         .ok();
+                    // The lock file's time is when it was taken: a process that started later
+                    // holds a reused pid, not this lock.
+                    let locked_at = fs::metadata(path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .map(chrono::DateTime::<chrono::Utc>::from);
                     match owner {
-                        Some(pid) if examlake_core::process::process_is_running(pid) => {
+                        Some(pid) if examlake_core::process::lock_holder_runs(pid, locked_at) => {
                             return Err(LockedError(format!(
                                 "another nightly run (pid {pid}) holds {}; not starting a second one",
                                 path.display()
