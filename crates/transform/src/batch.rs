@@ -862,6 +862,8 @@ mod tests {
             is_test: false,
             content_hash: 0,
             questions: Vec::new(),
+            options: Vec::new(),
+            text: String::new(),
         }
     }
 

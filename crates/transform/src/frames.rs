@@ -191,7 +191,7 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
         for question in &attempt.questions {
             attempt_of_row.push(attempt_idx as IdxSize);
             arrival.push(*order);
-            question_id.push(question.question_id.as_str());
+            question_id.push(attempt.text_of(question.question_id));
             position.push(question.position);
             result.push(question.user_result.as_str());
             correct.push(question.is_correct);
@@ -200,7 +200,7 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
             n_options.push(question.n_options);
             n_checked.push(question.n_checked);
             n_right.push(question.n_correct_options);
-            wrong.push(question.wrong_option_chosen.as_deref());
+            wrong.push(question.wrong_option_chosen.map(|id| attempt.text_of(id)));
             first_click.push(question.first_click_us);
             last_click.push(question.last_click_us);
             partition.push(lineage.partition);
@@ -365,11 +365,7 @@ impl Rejections {
 /// One row per option per question per parsed attempt, keyed by the attempt's arrival.
 pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
     use examlake_core::schema::options as o;
-    let n: usize = rows
-        .iter()
-        .flat_map(|(_, _, p)| &p.questions)
-        .map(|q| q.options.len())
-        .sum();
+    let n: usize = rows.iter().map(|(_, _, p)| p.options.len()).sum();
     let (mut attempt_of_row, mut question_of_row): (Vec<IdxSize>, Vec<IdxSize>) =
         (Vec::with_capacity(n), Vec::with_capacity(n));
     let mut arrival = Vec::with_capacity(n);
@@ -383,27 +379,28 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
-    let questions = rows.iter().flat_map(|(_, _, p)| &p.questions);
-    let attempts_of_questions = rows
-        .iter()
-        .enumerate()
-        .flat_map(|(idx, (_, _, p))| std::iter::repeat_n(idx, p.questions.len()));
-    for (question_idx, (question, attempt_idx)) in
-        questions.clone().zip(attempts_of_questions).enumerate()
-    {
-        let (_, order, _) = &rows[attempt_idx];
-        for option in &question.options {
-            attempt_of_row.push(attempt_idx as IdxSize);
-            question_of_row.push(question_idx as IdxSize);
-            arrival.push(*order);
-            option_id.push(option.option_id.as_deref());
-            position.push(option.position);
-            checked.push(option.checked);
-            correct.push(option.is_correct);
-            submitted.push(option.submitted);
-            clicked.push(option.clicked_at_us);
+    let mut question_idx: IdxSize = 0;
+    for (attempt_idx, (_, order, attempt)) in rows.iter().enumerate() {
+        for question in &attempt.questions {
+            for option in attempt.options_of(question) {
+                attempt_of_row.push(attempt_idx as IdxSize);
+                question_of_row.push(question_idx);
+                arrival.push(*order);
+                option_id.push(option.option_id.map(|id| attempt.text_of(id)));
+                position.push(option.position);
+                checked.push(option.checked);
+                correct.push(option.is_correct);
+                submitted.push(option.submitted);
+                clicked.push(option.clicked_at_us);
+            }
+            question_idx += 1;
         }
     }
+    let question_ids = rows.iter().flat_map(|(_, _, p)| {
+        p.questions
+            .iter()
+            .map(move |question| p.text_of(question.question_id))
+    });
     let columns = vec![
         repeated(
             o::KEEN_ID,
@@ -415,11 +412,7 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
             rows.iter().map(|(_, _, p)| p.exam_name.as_str()),
             &attempt_of_row,
         )?,
-        repeated(
-            o::QUESTION_ID,
-            questions.map(|q| q.question_id.as_str()),
-            &question_of_row,
-        )?,
+        repeated(o::QUESTION_ID, question_ids, &question_of_row)?,
         Column::new(o::OPTION_ID.into(), option_id),
         Column::new(o::POSITION.into(), position),
         Column::new(o::CHECKED.into(), checked),
