@@ -169,8 +169,11 @@ pub fn apply(
     manifest.next_part += parts.len() as u32;
     update_index(index, &parts, &superseded, &pulled_ids, first_part)?;
     stages.mark("rules");
-    write_rewrites(store, tenant, manifest, read_back.rewrites)?;
-    write_parts(store, tenant, manifest, first_part, parts, rejections)?;
+    let mut files = encode_rewrites(tenant, manifest, read_back.rewrites)?;
+    files.extend(encode_parts(
+        tenant, manifest, first_part, parts, rejections,
+    )?);
+    sink::write_all(store, &files)?;
     stages.mark("write");
     manifest.processed.extend(input.inputs);
     Ok(outcome)
@@ -695,77 +698,79 @@ fn update_index(
     Ok(())
 }
 
-/// Write the next generation of each earlier part that lost attempts to this batch.
-fn write_rewrites(
-    store: &dyn Storage,
+/// Encode the next generation of each earlier part that lost attempts to this batch.
+fn encode_rewrites(
     tenant: &TenantId,
     manifest: &mut Manifest,
     rewrites: Vec<(Part, [DataFrame; 3])>,
-) -> Result<()> {
+) -> Result<Vec<sink::Encoded>> {
+    let mut files = Vec::new();
     for (part, frames) in rewrites {
         let next = Part {
             generation: part.generation + 1,
             ..sized(part.id, &frames)?
         };
-        write_part_tables(store, tenant, &next, &frames)?;
+        files.extend(encode_part_tables(tenant, &next, &frames)?);
         if let Some(entry) = manifest.part_mut(next.id) {
             *entry = next;
         }
     }
-    Ok(())
+    Ok(files)
 }
 
-/// Write the batch's parts, numbered from `first_part`, and their quarantine (all of it in the
+/// Encode the batch's parts, numbered from `first_part`, and their quarantine (all of it in the
 /// first part's; the others get an empty one).
-fn write_parts(
-    store: &dyn Storage,
+fn encode_parts(
     tenant: &TenantId,
     manifest: &mut Manifest,
     first_part: u32,
     parts: Vec<[DataFrame; 3]>,
     rejections: Rejections,
-) -> Result<()> {
+) -> Result<Vec<sink::Encoded>> {
     let mut rejections = Some(rejections);
+    let mut files = Vec::new();
     for (id, tables) in (first_part..).zip(parts) {
         let part = sized(id, &tables)?;
-        write_part_tables(store, tenant, &part, &tables)?;
+        files.extend(encode_part_tables(tenant, &part, &tables)?);
         let mut quarantine = rejections
             .take()
             .unwrap_or_default()
             .to_frame()
             .map_err(building("quarantine"))?;
-        sink::write_parquet(store, &part.quarantine_key(tenant), &mut quarantine)?;
+        files.push(sink::encode_parquet(
+            &part.quarantine_key(tenant),
+            &mut quarantine,
+        )?);
         manifest.parts.push(part);
     }
-    Ok(())
+    Ok(files)
 }
 
-/// Write one part of each table, and the part of each table derived from them. The five files are
-/// encoded and written on their own threads: each is one single-threaded zstd stream.
-fn write_part_tables(
-    store: &dyn Storage,
+/// Encode one part of each table, and the part of each table derived from them. The five files
+/// are encoded on their own threads: each is one single-threaded zstd stream.
+fn encode_part_tables(
     tenant: &TenantId,
     part: &Part,
     frames: &[DataFrame; 3],
-) -> Result<()> {
+) -> Result<Vec<sink::Encoded>> {
     let [assessments, questions, options] = frames;
-    let write = |table: Table, df: &DataFrame| -> Result<()> {
-        sink::write_parquet(store, &part.key(tenant, table), &mut df.clone())
+    let encode = |table: Table, df: &DataFrame| -> Result<sink::Encoded> {
+        sink::encode_parquet(&part.key(tenant, table), &mut df.clone())
     };
-    let jobs: [Box<dyn FnOnce() -> Result<()> + Send + '_>; 5] = [
-        Box::new(|| write(Table::Assessments, assessments)),
-        Box::new(|| write(Table::Questions, questions)),
-        Box::new(|| write(Table::Options, options)),
+    let jobs: [Box<dyn FnOnce() -> Result<sink::Encoded> + Send + '_>; 5] = [
+        Box::new(|| encode(Table::Assessments, assessments)),
+        Box::new(|| encode(Table::Questions, questions)),
+        Box::new(|| encode(Table::Options, options)),
         Box::new(|| {
             let counts = option_counts::option_counts(assessments, options)
                 .map_err(building(Table::OptionCounts.name()))?;
-            write(Table::OptionCounts, &counts)
+            encode(Table::OptionCounts, &counts)
         }),
         Box::new(|| {
             let counts = question_counts::question_counts(questions.clone().lazy())
                 .collect()
                 .map_err(building(Table::QuestionCounts.name()))?;
-            write(Table::QuestionCounts, &counts)
+            encode(Table::QuestionCounts, &counts)
         }),
     ];
     run_all(jobs).into_iter().collect()
