@@ -110,12 +110,19 @@ impl Manifest {
 
     /// Commit: replace the manifest atomically, with `tables` derived from `parts`.
     pub fn save(&mut self, store: &dyn Storage, tenant: &TenantId) -> Result<()> {
-        self.tables = self.table_files(tenant);
-        store.write_atomic(
-            &layout::tables_manifest_file(tenant),
-            &serde_json::to_vec_pretty(self)?,
-        )?;
+        let (key, bytes) = self.encode(tenant)?;
+        store.write_atomic(&key, &bytes)?;
         Ok(())
+    }
+
+    /// The manifest as it is now, with `tables` derived from `parts`, and where it goes: what
+    /// [`Manifest::save`] writes.
+    pub fn encode(&mut self, tenant: &TenantId) -> Result<(Key, Vec<u8>)> {
+        self.tables = self.table_files(tenant);
+        Ok((
+            layout::tables_manifest_file(tenant),
+            serde_json::to_vec_pretty(self)?,
+        ))
     }
 
     fn table_files(&self, tenant: &TenantId) -> BTreeMap<String, Vec<String>> {

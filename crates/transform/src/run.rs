@@ -173,40 +173,57 @@ pub fn run(
                 }
             }
         });
-        for (n, file) in parsed_files.iter().enumerate() {
-            let file = file?;
-            stages.mark("read and parse");
-            pending.records += file.raw.height();
-            pending.inputs.push(file.input);
-            pending.parsed.extend(file.parsed);
-            pending.rejections.append(file.rejections);
-            pending.raw.push(file.raw);
-            let last = n + 1 == new_raw.len();
-            if pending.records >= config.batch_records || last {
-                stats.raw_records_read += pending.records;
-                let outcome = batch::apply(
-                    std::mem::take(&mut pending),
-                    &mut manifest,
-                    &mut index,
-                    store,
-                    config,
-                )?;
-                stats.batches += 1;
-                stats.parts_rewritten += outcome.parts_rewritten;
-                if commit_each_batch {
-                    manifest.save(store, tenant)?;
-                }
-                stages.mark("batch");
-                tracing::info!(
-                    message = "transform batch applied",
-                    tenant = %tenant,
-                    batch = stats.batches,
-                    elapsed_ms = started.elapsed().as_millis() as u64
-                );
+        // Commits each batch's manifest while the next batch is applied: on HDFS a write waits
+        // about 0.5 s for the NameNode. A rendezvous channel, so commits stay in order and at most
+        // one is in flight; the run ends only once the last one is written.
+        let (commits, to_commit) = std::sync::mpsc::sync_channel::<(layout::Key, Vec<u8>)>(0);
+        let committer = scope.spawn(move || -> Result<()> {
+            for (key, bytes) in to_commit {
+                store.write_atomic(&key, &bytes)?;
             }
-            progress(n + 1, new_raw.len());
-        }
-        Ok(())
+            Ok(())
+        });
+        let applied = (|| -> Result<()> {
+            for (n, file) in parsed_files.iter().enumerate() {
+                let file = file?;
+                stages.mark("read and parse");
+                pending.records += file.raw.height();
+                pending.inputs.push(file.input);
+                pending.parsed.extend(file.parsed);
+                pending.rejections.append(file.rejections);
+                pending.raw.push(file.raw);
+                let last = n + 1 == new_raw.len();
+                if pending.records >= config.batch_records || last {
+                    stats.raw_records_read += pending.records;
+                    let outcome = batch::apply(
+                        std::mem::take(&mut pending),
+                        &mut manifest,
+                        &mut index,
+                        store,
+                        config,
+                    )?;
+                    stats.batches += 1;
+                    stats.parts_rewritten += outcome.parts_rewritten;
+                    if commit_each_batch && commits.send(manifest.encode(tenant)?).is_err() {
+                        break; // the committer failed: its error is returned below
+                    }
+                    stages.mark("batch");
+                    tracing::info!(
+                        message = "transform batch applied",
+                        tenant = %tenant,
+                        batch = stats.batches,
+                        elapsed_ms = started.elapsed().as_millis() as u64
+                    );
+                }
+                progress(n + 1, new_raw.len());
+            }
+            Ok(())
+        })();
+        drop(commits);
+        let committed = committer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        applied.and(committed)
     })?;
     if manifest.parts.is_empty() {
         // No raw data at all: one empty part, so every table exists with its schema.
