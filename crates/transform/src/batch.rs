@@ -778,13 +778,7 @@ fn encode_part_tables(
 
 /// Run every job on its own thread and return their results in order.
 fn run_all<T: Send, F: FnOnce() -> T + Send, const N: usize>(jobs: [F; N]) -> [T; N] {
-    std::thread::scope(|scope| {
-        jobs.map(|job| scope.spawn(job)).map(|handle| {
-            handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
-    })
+    std::thread::scope(|scope| jobs.map(|job| scope.spawn(job)).map(crate::threads::joined))
 }
 
 /// A part's row counts and flagged attempts, from its assessments, questions and options.

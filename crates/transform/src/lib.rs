@@ -24,6 +24,7 @@ pub mod scan;
 mod sink;
 mod stages;
 pub mod tables;
+mod threads;
 
 pub use config::{
     DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS, DEFAULT_RECENT_PART_ATTEMPTS,

@@ -20,6 +20,7 @@ use crate::manifest::{self, Manifest, Part};
 use crate::parse::{parse_attempt, ParsedAttempt};
 use crate::stages::Stages;
 use crate::tables::exams;
+use crate::threads::joined;
 use crate::{scan, sink};
 
 /// What the run found and did; also written as `tables/data_quality.json`.
@@ -220,10 +221,7 @@ pub fn run(
             Ok(())
         })();
         drop(commits);
-        let committed = committer
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        applied.and(committed)
+        applied.and(joined(committer))
     })?;
     if manifest.parts.is_empty() {
         // No raw data at all: one empty part, so every table exists with its schema.
@@ -314,14 +312,7 @@ fn build_exams(store: &dyn Storage, tenant: &TenantId, manifest: &Manifest) -> R
             .chunks(per_thread)
             .map(|parts| scope.spawn(move || exams_of_parts(store, tenant, parts)))
             .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        handles.into_iter().map(joined).collect()
     });
     let mut all = exams::ExamsBuilder::default();
     for builder in builders {
@@ -518,14 +509,7 @@ fn parse_parallel(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        handles.into_iter().flat_map(joined).collect()
     })
 }
 

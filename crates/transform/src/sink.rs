@@ -42,11 +42,7 @@ pub fn write_all(store: &dyn Storage, files: &[Encoded]) -> Result<()> {
             .collect();
         writes
             .into_iter()
-            .map(|write| {
-                write
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
+            .map(crate::threads::joined)
             .collect::<std::result::Result<Vec<()>, _>>()
     })?;
     Ok(())
