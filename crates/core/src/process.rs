@@ -1,8 +1,6 @@
 //! This host and its processes, for lock files that name their holder (the transform's tenant
 //! lock, the nightly lock).
 
-use chrono::{DateTime, Duration, Utc};
-
 /// This machine's host name (`unknown-host` when it cannot be read).
 pub fn this_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -29,42 +27,30 @@ pub fn process_is_running(pid: u32) -> bool {
     }
 }
 
-/// Whether the process running as `pid` on this host can be the one that took a lock at
-/// `locked_at`: it runs, and it did not start after the lock was taken. A process that started
-/// later got the pid of a dead holder by reuse, so the lock is stale. Unknown times count as the
-/// holder (the safe answer).
-pub fn lock_holder_runs(pid: u32, locked_at: Option<DateTime<Utc>>) -> bool {
-    process_is_running(pid) && !started_after_lock(process_started_at(pid), locked_at)
+/// Whether the process that took a lock still runs on this host: `pid` runs and, when the lock
+/// recorded its start (`start_ticks`, see [`process_start_ticks`]), it is that same process. A
+/// process with another start got the pid of a dead holder by reuse, so the lock is stale. A
+/// start unknown on either side counts as the holder (the safe answer). Start ticks count from
+/// boot, so a change of the wall clock cannot make a live holder look gone.
+pub fn lock_holder_runs(pid: u32, start_ticks: Option<u64>) -> bool {
+    process_is_running(pid) && same_process(start_ticks, process_start_ticks(pid))
 }
 
-/// Pure: whether a process that started at `started` cannot have taken a lock at `locked_at`.
-/// Both clocks are this host's, read to the second (a lock file's time may be truncated to
-/// the second, and the boot time is a whole second): a margin of a few seconds absorbs that.
-pub fn started_after_lock(
-    started: Option<DateTime<Utc>>,
-    locked_at: Option<DateTime<Utc>>,
-) -> bool {
-    match (started, locked_at) {
-        (Some(started), Some(locked_at)) => started > locked_at + Duration::seconds(3),
-        _ => false,
+/// Pure: whether a process whose start was `recorded` can be the one now starting at `current`.
+pub fn same_process(recorded: Option<u64>, current: Option<u64>) -> bool {
+    match (recorded, current) {
+        (Some(recorded), Some(current)) => recorded == current,
+        _ => true,
     }
 }
 
-/// When a process of this host started: its start in clock ticks after boot
-/// (`/proc/<pid>/stat`, field 22) plus the boot time (`btime` in `/proc/stat`).
-pub fn process_started_at(pid: u32) -> Option<DateTime<Utc>> {
+/// When a process of this host started, in clock ticks after boot (`/proc/<pid>/stat`, field 22):
+/// with its pid, it names one process for as long as the machine runs.
+pub fn process_start_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name start with the state, field 3.
     let (_, rest) = stat.rsplit_once(')')?;
-    let ticks: i64 = rest.split_whitespace().nth(22 - 3)?.parse().ok()?;
-    let boot: i64 = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|line| line.strip_prefix("btime ")?.trim().parse().ok())?;
-    // /proc reports ticks in USER_HZ, which Linux fixes at 100 on every architecture.
-    let started = DateTime::from_timestamp_millis(boot * 1000 + ticks * 10)?;
-    // A start in the future means these files do not say what they should here: unknown.
-    (started <= Utc::now() + Duration::seconds(3)).then_some(started)
+    rest.split_whitespace().nth(22 - 3)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -72,31 +58,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_process_that_started_after_the_lock_was_taken_is_not_its_holder() {
-        let started = Utc::now() - Duration::seconds(5);
-        let this_started = process_started_at(std::process::id());
-        assert!(
-            this_started
-                .is_some_and(|at| at > Utc::now() - Duration::days(1)
-                    && at <= Utc::now() + Duration::seconds(2)),
-            "this process started within the day: {this_started:?}"
-        );
-        assert!(lock_holder_runs(std::process::id(), Some(Utc::now())));
-        assert!(!lock_holder_runs(
-            std::process::id(),
-            Some(Utc::now() - Duration::days(2))
-        ));
-        assert!(lock_holder_runs(std::process::id(), None));
-        assert!(started_after_lock(
-            Some(started),
-            Some(started - Duration::seconds(4))
-        ));
-        assert!(!started_after_lock(
-            Some(started),
-            Some(started - Duration::seconds(3))
-        ));
-        assert!(!started_after_lock(None, Some(started)));
-        assert!(!started_after_lock(Some(started), None));
+    fn a_process_with_another_start_is_not_the_locks_holder() {
+        let me = std::process::id();
+        let started = process_start_ticks(me);
+        assert!(started.is_some(), "this process's start cannot be read");
+        assert!(lock_holder_runs(me, started));
+        assert!(!lock_holder_runs(me, started.map(|t| t + 1)));
+        assert!(lock_holder_runs(me, None));
+        assert!(same_process(Some(7), Some(7)));
+        assert!(!same_process(Some(7), Some(8)));
+        assert!(same_process(None, Some(8)));
+        assert!(same_process(Some(7), None));
     }
 
     #[test]

@@ -6,12 +6,12 @@
 //! lives in the warehouse (local or HDFS), so it also keeps apart runs on different machines.
 //!
 //! A run killed with its lock held leaves the file behind. The next run takes it over when the
-//! holder ran on this host and its process is gone, or its pid now belongs to a process that
-//! started after the lock was taken (pid reuse); a holder on another host cannot be checked
+//! holder ran on this host and its process is gone, or its pid now belongs to another process
+//! (pid reuse: the lock records its holder's start); a holder on another host cannot be checked
 //! from here, so the run refuses and says how to break the lock once that run is known dead.
 
 use examlake_core::layout::{self, Key};
-use examlake_core::process::{lock_holder_runs, this_host};
+use examlake_core::process::{lock_holder_runs, process_start_ticks, this_host};
 use examlake_core::{Storage, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,10 @@ pub struct Holder {
     pub host: String,
     pub pid: u32,
     pub started_at: String,
+    /// The holder's start in clock ticks after boot: tells it from a later process given the same
+    /// pid. (Absent from locks of earlier releases.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ticks: Option<u64>,
 }
 
 impl Holder {
@@ -31,6 +35,7 @@ impl Holder {
             host: this_host(),
             pid: std::process::id(),
             started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            start_ticks: process_start_ticks(std::process::id()),
         }
     }
 }
@@ -54,24 +59,11 @@ pub enum Verdict {
     Stale,
 }
 
-impl Holder {
-    /// When the lock was taken (`None` if its time does not read).
-    fn locked_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        chrono::DateTime::parse_from_rfc3339(&self.started_at)
-            .ok()
-            .map(|at| at.to_utc())
-    }
-}
-
-/// Decide about an existing lock. `contents` is the file's text; `alive(pid, locked_at)` says
-/// whether the process of this host that took the lock at `locked_at` still runs.
-pub fn verdict(
-    contents: &str,
-    host: &str,
-    alive: impl Fn(u32, Option<chrono::DateTime<chrono::Utc>>) -> bool,
-) -> Verdict {
+/// Decide about an existing lock. `contents` is the file's text; `alive(pid, start_ticks)` says
+/// whether the process of this host that took the lock (and started then) still runs.
+pub fn verdict(contents: &str, host: &str, alive: impl Fn(u32, Option<u64>) -> bool) -> Verdict {
     match serde_json::from_str::<Holder>(contents) {
-        Ok(holder) if holder.host != host || alive(holder.pid, holder.locked_at()) => Verdict::Held,
+        Ok(holder) if holder.host != host || alive(holder.pid, holder.start_ticks) => Verdict::Held,
         Ok(_) => Verdict::Stale,
         // Written by create_new in one piece, so an unreadable lock is not a writer mid-way.
         Err(_) => Verdict::Stale,
@@ -150,6 +142,7 @@ mod tests {
             host: host.to_string(),
             pid,
             started_at: "2026-11-28T22:00:00Z".to_string(),
+            start_ticks: None,
         })
         .unwrap_or_default()
     }
@@ -173,12 +166,14 @@ mod tests {
     }
 
     #[test]
-    fn the_holder_is_asked_about_with_the_time_the_lock_was_taken() {
-        let taken = chrono::DateTime::parse_from_rfc3339("2026-11-28T22:00:00Z")
-            .ok()
-            .map(|at| at.to_utc());
-        let alive_since = |_: u32, at: Option<chrono::DateTime<chrono::Utc>>| at == taken;
-        assert_eq!(verdict(&lock_of("h", 7), "h", alive_since), Verdict::Held);
+    fn the_holder_is_asked_about_with_its_recorded_start() {
+        let lock = serde_json::to_string(&Holder {
+            start_ticks: Some(42),
+            ..serde_json::from_str(&lock_of("h", 7)).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .unwrap_or_default();
+        let alive = |pid: u32, start: Option<u64>| pid == 7 && start == Some(42);
+        assert_eq!(verdict(&lock, "h", alive), Verdict::Held);
     }
 
     #[test]
@@ -219,17 +214,23 @@ mod tests {
             let holder: Holder = serde_json::from_slice(&store.read(&key)?)?;
             assert_eq!(holder.pid, std::process::id());
         }
-        // A lock naming this process's pid, taken long before this process started: the pid
-        // of a dead holder was reused, so the lock is taken over.
+        // A lock naming this process's pid but another start: the pid of a dead holder was
+        // reused, so the lock is taken over.
         let reused = Holder {
-            host: this_host(),
-            pid: std::process::id(),
-            started_at: "2020-01-01T00:00:00Z".to_string(),
+            start_ticks: process_start_ticks(std::process::id()).map(|t| t + 1),
+            ..Holder::this_process()
         };
         store.write_atomic(&key, &serde_json::to_vec(&reused)?)?;
         let _taken = TransformLock::acquire(&store, &tenant, false)?;
         let holder: Holder = serde_json::from_slice(&store.read(&key)?)?;
-        assert_ne!(holder.started_at, reused.started_at);
+        assert_eq!(
+            holder,
+            Holder {
+                started_at: holder.started_at.clone(),
+                ..Holder::this_process()
+            }
+        );
+        assert_ne!(holder.start_ticks, reused.start_ticks);
         Ok(())
     }
 }

@@ -342,8 +342,8 @@ fn point_latest(dated: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An exclusive lock file holding the owner's pid; a lock whose pid is gone, or now belongs to a
-/// process started after the lock was taken, is taken over.
+/// An exclusive lock file holding the owner's pid and start (clock ticks after boot); a lock whose
+/// pid is gone, or now belongs to a process with another start, is taken over.
 struct Lock {
     path: PathBuf,
 }
@@ -353,25 +353,24 @@ impl Lock {
         for _ in 0..2 {
             match OpenOptions::new().write(true).create_new(true).open(path) {
                 Ok(mut file) => {
-                    writeln!(file, "{}", std::process::id())?;
+                    // The pid and the process's start: a later process given the same pid is
+                    // not this run.
+                    let me = std::process::id();
+                    match examlake_core::process::process_start_ticks(me) {
+                        Some(ticks) => writeln!(file, "{me} {ticks}")?,
+                        None => writeln!(file, "{me}")?,
+                    }
                     return Ok(Lock {
                         path: path.to_path_buf(),
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = fs::read_to_string(path)
-                        .unwrap_or_default()
-                        .trim()
-                        .parse::<u32>()
-                        .ok();
-                    // The lock file's time is when it was taken: a process that started later
-                    // holds a reused pid, not this lock.
-                    let locked_at = fs::metadata(path)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .map(chrono::DateTime::<chrono::Utc>::from);
+                    let text = fs::read_to_string(path).unwrap_or_default();
+                    let mut fields = text.split_whitespace();
+                    let owner = fields.next().and_then(|pid| pid.parse::<u32>().ok());
+                    let start_ticks = fields.next().and_then(|ticks| ticks.parse::<u64>().ok());
                     match owner {
-                        Some(pid) if examlake_core::process::lock_holder_runs(pid, locked_at) => {
+                        Some(pid) if examlake_core::process::lock_holder_runs(pid, start_ticks) => {
                             return Err(LockedError(format!(
                                 "another nightly run (pid {pid}) holds {}; not starting a second one",
                                 path.display()

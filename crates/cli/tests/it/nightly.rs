@@ -117,14 +117,12 @@ fn a_second_run_is_refused_while_the_lock_is_held_and_a_stale_lock_is_taken_over
         !dir.path().join("w").exists(),
         "the refused run did nothing"
     );
-    // The same live pid, but the lock was taken two days before this process started: the pid
-    // of a dead holder was reused, so the lock is stale and taken over.
+    // The same live pid with another start: the pid of a dead holder was reused, so the lock is
+    // stale and taken over.
     let lock = dir.path().join("r/.nightly.lock");
-    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
-    std::fs::File::options()
-        .write(true)
-        .open(&lock)
-        .and_then(|file| file.set_modified(two_days_ago))
+    let start = examlake_core::process::process_start_ticks(std::process::id())
+        .unwrap_or_else(|| panic!("this process's start cannot be read"));
+    std::fs::write(&lock, format!("{} {}\n", std::process::id(), start + 1))
         .unwrap_or_else(|e| panic!("{e}"));
     ok(dir.path(), &NIGHTLY);
     assert!(!lock.exists(), "a lock of a reused pid was not taken over");
