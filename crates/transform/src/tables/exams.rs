@@ -204,33 +204,15 @@ mod tests {
     use super::*;
 
     fn attempts(rows: &[(&str, &str, &str, i64, i32, i32)]) -> DataFrame {
-        let columns = vec![
-            Column::new(
-                a::EXAM_NAME.into(),
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                a::BASE_EXAM_ID.into(),
-                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                a::USER_EXAM_ID.into(),
-                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                a::STARTED_AT.into(),
-                rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                a::N_QUESTIONS.into(),
-                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                a::N_CORRECT.into(),
-                rows.iter().map(|r| r.5).collect::<Vec<_>>(),
-            ),
-        ];
-        DataFrame::new(rows.len(), columns).unwrap_or_else(|e| panic!("{e}"))
+        df![
+            a::EXAM_NAME => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            a::BASE_EXAM_ID => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            a::USER_EXAM_ID => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            a::STARTED_AT => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            a::N_QUESTIONS => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            a::N_CORRECT => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+        ]
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -264,18 +246,13 @@ mod tests {
         assert_eq!(value(e::FIRST_TAKEN), Some(10.0));
         assert_eq!(value(e::LAST_TAKEN), Some(30.0));
     }
+
     fn questions(rows: &[(&str, &str)]) -> DataFrame {
-        let columns = vec![
-            Column::new(
-                q::EXAM_NAME.into(),
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                q::QUESTION_ID.into(),
-                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            ),
-        ];
-        DataFrame::new(rows.len(), columns).unwrap_or_else(|e| panic!("{e}"))
+        df![
+            q::EXAM_NAME => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            q::QUESTION_ID => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        ]
+        .unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
