@@ -29,10 +29,9 @@ use crate::data_quality::{
 };
 use crate::error::{building, Result};
 use crate::frames::internal::{ARRIVAL, ORIGIN, ROW};
-use crate::frames::{self, Lineage, Origin, Rejections, Version};
+use crate::frames::{self, Lineage, Origin, ParsedRow, Rejections, Version};
 use crate::key_index::{key_hash, KeyIndex};
 use crate::manifest::{Manifest, Part};
-use crate::parse::ParsedAttempt;
 use crate::run::RawInput;
 use crate::stages::Stages;
 use crate::tables::{assessments, option_counts, options, question_counts, questions};
@@ -41,7 +40,7 @@ use crate::{scan, sink};
 /// New raw files, parsed, waiting to be applied.
 #[derive(Default)]
 pub struct BatchInput {
-    pub parsed: Vec<(Lineage, u64, ParsedAttempt)>,
+    pub parsed: Vec<ParsedRow>,
     pub rejections: Rejections,
     /// The raw files, until the batch starts: the payloads of rows that may be superseded are
     /// taken from them (superseded versions keep their bytes), then they are dropped.
@@ -99,8 +98,8 @@ pub fn apply(
     // those and free the raw files before the frames are built.
     let loser_payloads =
         possible_loser_payloads(&input.parsed, &known, std::mem::take(&mut input.raw))?;
-    let [new_attempts, new_questions, new_options] = batch_frames(&input.parsed)?;
-    input.parsed = Vec::new();
+    // Only the attempts frame now: the questions and options are built once the winners are known.
+    let new_attempts = frames::attempts_frame(&input.parsed).map_err(building("assessments"))?;
     stages.mark("frames");
 
     let ids = keen_id_frame(&known)?;
@@ -142,10 +141,12 @@ pub fn apply(
 
     let parts = new_part_tables(
         &latest,
-        [new_attempts, new_questions, new_options],
+        new_attempts,
+        &input.parsed,
         &read_back,
         config.recent_part_attempts,
     )?;
+    input.parsed = Vec::new();
     stages.mark("part tables");
     let mut rejections = std::mem::take(&mut input.rejections);
     let raw_files: Vec<RawInput> = manifest
@@ -179,24 +180,8 @@ pub fn apply(
     Ok(outcome)
 }
 
-/// The batch's attempts, questions and options frames, built side by side.
-fn batch_frames(parsed: &[(Lineage, u64, ParsedAttempt)]) -> Result<[DataFrame; 3]> {
-    type Builder = fn(&[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame>;
-    let builders: [Builder; 3] = [
-        frames::attempts_frame,
-        frames::questions_frame,
-        frames::options_frame,
-    ];
-    let [attempts, questions, options] = run_all(builders.map(|build| move || build(parsed)));
-    Ok([
-        attempts.map_err(building("assessments"))?,
-        questions.map_err(building("questions"))?,
-        options.map_err(building("options"))?,
-    ])
-}
-
 /// Number the batch's rows in arrival order: received time, then source, partition and position.
-fn order_by_arrival(parsed: &mut [(Lineage, u64, ParsedAttempt)]) {
+fn order_by_arrival(parsed: &mut [ParsedRow]) {
     parsed.sort_by(|(a, _, _), (b, _, _)| {
         (a.received_at_us, &a.source, a.partition, a.position).cmp(&(
             b.received_at_us,
@@ -211,7 +196,7 @@ fn order_by_arrival(parsed: &mut [(Lineage, u64, ParsedAttempt)]) {
 }
 
 /// The batch's keen_ids that earlier batches may have seen (by hash; false positives are harmless).
-fn known_ids(parsed: &[(Lineage, u64, ParsedAttempt)], index: &KeyIndex) -> BTreeSet<String> {
+fn known_ids(parsed: &[ParsedRow], index: &KeyIndex) -> BTreeSet<String> {
     parsed
         .iter()
         .map(|(_, _, attempt)| &attempt.keen_id)
@@ -433,7 +418,8 @@ fn stacked(frames: &[DataFrame]) -> Result<Option<LazyFrame>> {
 /// most half of them: a later batch re-deciding a recent arrival then rewrites only that part.
 fn new_part_tables(
     latest: &DataFrame,
-    new: [DataFrame; 3],
+    new_attempts: DataFrame,
+    parsed: &[ParsedRow],
     back: &ReadBack,
     recent: usize,
 ) -> Result<Vec<[DataFrame; 3]>> {
@@ -450,28 +436,34 @@ fn new_part_tables(
         .lazy()
         .filter(col(ORIGIN).eq(lit(Origin::Kept as i32)))
         .select([col(a::KEEN_ID)]);
-    let Some(cut) = recent_cut(latest, recent)? else {
+    let arrivals = new_winner_arrivals(latest)?;
+    let Some(cut) = recent_cut(&arrivals, recent) else {
         return Ok(vec![part_tables(
-            &new,
+            &new_attempts,
             new_winners,
+            &winning_rows(parsed, &arrivals)?,
             Some((back, kept_winners)),
         )?]);
     };
+    let (earlier, recent) = arrivals.split_at(arrivals.partition_point(|&arrival| arrival < cut));
     Ok(vec![
         part_tables(
-            &new,
+            &new_attempts,
             new_winners.clone().filter(col(ARRIVAL).lt(lit(cut))),
+            &winning_rows(parsed, earlier)?,
             Some((back, kept_winners)),
         )?,
-        part_tables(&new, new_winners.filter(col(ARRIVAL).gt_eq(lit(cut))), None)?,
+        part_tables(
+            &new_attempts,
+            new_winners.filter(col(ARRIVAL).gt_eq(lit(cut))),
+            &winning_rows(parsed, recent)?,
+            None,
+        )?,
     ])
 }
 
-/// The first arrival of the latest `recent` new winners, when they are at most half of them.
-fn recent_cut(latest: &DataFrame, recent: usize) -> Result<Option<u64>> {
-    if recent == 0 {
-        return Ok(None);
-    }
+/// The arrivals of the batch's winning attempts (their rows in the batch), ascending.
+fn new_winner_arrivals(latest: &DataFrame) -> Result<Vec<u64>> {
     let arrivals = latest
         .clone()
         .lazy()
@@ -483,21 +475,42 @@ fn recent_cut(latest: &DataFrame, recent: usize) -> Result<Option<u64>> {
         .column(ROW)
         .and_then(|c| c.u64().map(|v| v.into_no_null_iter().collect()))
         .map_err(building("assessments"))?;
-    if arrivals.len() < 2 * recent {
-        return Ok(None);
-    }
     arrivals.sort_unstable();
-    Ok(Some(arrivals[arrivals.len() - recent]))
+    Ok(arrivals)
+}
+
+/// The first arrival of the latest `recent` new winners (`arrivals` ascending), when they are at
+/// most half of them.
+fn recent_cut(arrivals: &[u64], recent: usize) -> Option<u64> {
+    if recent == 0 || arrivals.len() < 2 * recent {
+        return None;
+    }
+    Some(arrivals[arrivals.len() - recent])
+}
+
+/// The parsed rows at `arrivals` (a batch numbers its rows by arrival).
+fn winning_rows<'a>(parsed: &'a [ParsedRow], arrivals: &[u64]) -> Result<Vec<&'a ParsedRow>> {
+    arrivals
+        .iter()
+        .map(|&arrival| {
+            parsed.get(arrival as usize).ok_or_else(|| {
+                building("questions")(polars_err!(
+                    OutOfBounds: "winning arrival {arrival} is not in a batch of {} rows",
+                    parsed.len()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// One part's tables: the new `winners` (arrival, had_duplicates) and, for the batch's first
 /// part, the read-back attempts among the `kept` winners.
 fn part_tables(
-    new: &[DataFrame; 3],
+    new_attempts: &DataFrame,
     winners: LazyFrame,
+    winning_rows: &[&ParsedRow],
     kept: Option<(&ReadBack, LazyFrame)>,
 ) -> Result<[DataFrame; 3]> {
-    let [new_attempts, new_questions, new_options] = new;
     let still_winning = |frames: &[DataFrame]| -> Result<Option<LazyFrame>> {
         let Some((_, kept_winners)) = &kept else {
             return Ok(None);
@@ -516,17 +529,19 @@ fn part_tables(
         lf.with_column(lit(true).alias(a::HAD_DUPLICATES))
             .select(assessments::columns())
     });
-    let winner_arrivals = winners.select([col(ARRIVAL)]);
+    type Builder = fn(&[&ParsedRow]) -> PolarsResult<DataFrame>;
+    let builders: [Builder; 2] = [questions::questions, options::options];
+    let [new_questions, new_options] = run_all(builders.map(|build| move || build(winning_rows)));
     let tables = [
         (Table::Assessments, new_assessments, kept_assessments),
         (
             Table::Questions,
-            questions::questions(new_questions.clone().lazy(), winner_arrivals.clone()),
+            new_questions.map_err(building("questions"))?.lazy(),
             still_winning(&back.questions)?,
         ),
         (
             Table::Options,
-            options::options(new_options.clone().lazy(), winner_arrivals),
+            new_options.map_err(building("options"))?.lazy(),
             still_winning(&back.options)?,
         ),
     ];
@@ -557,7 +572,7 @@ type PayloadsAt = HashMap<(String, i32, i64), Vec<u8>>;
 /// row can be superseded, so the raw files need not be held while the batch is applied (a row
 /// missed here would still be found by reading its raw file again).
 fn possible_loser_payloads(
-    parsed: &[(Lineage, u64, ParsedAttempt)],
+    parsed: &[ParsedRow],
     known: &BTreeSet<String>,
     raw: Vec<DataFrame>,
 ) -> Result<PayloadsAt> {
@@ -842,6 +857,7 @@ fn i64_values(df: &DataFrame, name: &str, cast: bool) -> Result<Vec<i64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::ParsedAttempt;
 
     fn attempt(keen_id: &str) -> ParsedAttempt {
         ParsedAttempt {
@@ -878,7 +894,7 @@ mod tests {
     #[test]
     fn only_rows_that_may_be_superseded_keep_their_payload() -> PolarsResult<()> {
         let ids = ["a", "b", "a", "c", "d"];
-        let parsed: Vec<(Lineage, u64, ParsedAttempt)> = ids
+        let parsed: Vec<ParsedRow> = ids
             .iter()
             .enumerate()
             .map(|(i, id)| (lineage(i as i64 + 1), i as u64, attempt(id)))

@@ -35,6 +35,9 @@ pub enum Origin {
     Superseded = 2,
 }
 
+/// One parsed attempt with its lineage and its arrival number in the batch.
+pub type ParsedRow = (Lineage, u64, ParsedAttempt);
+
 pub fn utc_micros() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
 }
@@ -44,7 +47,7 @@ fn datetime(name: &str, values: Vec<Option<i64>>) -> PolarsResult<Column> {
 }
 
 /// One row per parsed attempt (before any rule), with lineage and the internal rule columns.
-pub fn attempts_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
+pub fn attempts_frame(rows: &[ParsedRow]) -> PolarsResult<DataFrame> {
     let col_str = |name: &str, f: &dyn Fn(&ParsedAttempt) -> &str| {
         Column::new(
             name.into(),
@@ -161,11 +164,10 @@ fn repeated<'a>(
     Ok(once.take_slice(rows)?.into_column())
 }
 
-/// One row per question per parsed attempt, keyed by the attempt's arrival.
-pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
+/// One row per question of each of `rows`, in their order.
+pub fn questions_frame(rows: &[&ParsedRow]) -> PolarsResult<DataFrame> {
     let n: usize = rows.iter().map(|(_, _, p)| p.questions.len()).sum();
     let mut attempt_of_row: Vec<IdxSize> = Vec::with_capacity(n);
-    let mut arrival = Vec::with_capacity(n);
     let (mut question_id, mut position, mut result) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -187,10 +189,9 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
         Vec::with_capacity(n),
     );
     let (mut partition, mut source_position) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    for (attempt_idx, (lineage, order, attempt)) in rows.iter().enumerate() {
+    for (attempt_idx, (lineage, _, attempt)) in rows.iter().enumerate() {
         for question in &attempt.questions {
             attempt_of_row.push(attempt_idx as IdxSize);
-            arrival.push(*order);
             question_id.push(attempt.text_of(question.question_id));
             position.push(question.position);
             result.push(question.user_result.as_str());
@@ -207,8 +208,8 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
             source_position.push(lineage.position);
         }
     }
-    let per_attempt = |name: &str, value: fn(&(Lineage, u64, ParsedAttempt)) -> &str| {
-        repeated(name, rows.iter().map(value), &attempt_of_row)
+    let per_attempt = |name: &str, value: fn(&ParsedRow) -> &str| {
+        repeated(name, rows.iter().map(|row| value(row)), &attempt_of_row)
     };
     let columns = vec![
         per_attempt(q::KEEN_ID, |(_, _, p)| &p.keen_id)?,
@@ -229,7 +230,6 @@ pub fn questions_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<D
         per_attempt(lineage::SOURCE, |(l, _, _)| &l.source)?,
         Column::new(lineage::PARTITION.into(), partition),
         Column::new(lineage::POSITION.into(), source_position),
-        Column::new(internal::ARRIVAL.into(), arrival),
     ];
     DataFrame::new(n, columns)
 }
@@ -362,13 +362,12 @@ impl Rejections {
     }
 }
 
-/// One row per option per question per parsed attempt, keyed by the attempt's arrival.
-pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<DataFrame> {
+/// One row per option per question of each of `rows`, in their order.
+pub fn options_frame(rows: &[&ParsedRow]) -> PolarsResult<DataFrame> {
     use examlake_core::schema::options as o;
     let n: usize = rows.iter().map(|(_, _, p)| p.options.len()).sum();
     let (mut attempt_of_row, mut question_of_row): (Vec<IdxSize>, Vec<IdxSize>) =
         (Vec::with_capacity(n), Vec::with_capacity(n));
-    let mut arrival = Vec::with_capacity(n);
     let (mut option_id, mut position, mut checked) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -380,12 +379,11 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
         Vec::with_capacity(n),
     );
     let mut question_idx: IdxSize = 0;
-    for (attempt_idx, (_, order, attempt)) in rows.iter().enumerate() {
+    for (attempt_idx, (_, _, attempt)) in rows.iter().enumerate() {
         for question in &attempt.questions {
             for option in attempt.options_of(question) {
                 attempt_of_row.push(attempt_idx as IdxSize);
                 question_of_row.push(question_idx);
-                arrival.push(*order);
                 option_id.push(option.option_id.map(|id| attempt.text_of(id)));
                 position.push(option.position);
                 checked.push(option.checked);
@@ -419,7 +417,6 @@ pub fn options_frame(rows: &[(Lineage, u64, ParsedAttempt)]) -> PolarsResult<Dat
         Column::new(o::IS_CORRECT.into(), correct),
         Column::new(o::SUBMITTED.into(), submitted),
         datetime(o::CLICKED_AT, clicked)?,
-        Column::new(internal::ARRIVAL.into(), arrival),
     ];
     DataFrame::new(n, columns)
 }

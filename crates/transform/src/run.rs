@@ -13,7 +13,7 @@ use crate::data_quality::{
     SCHEMA_VIOLATION, SUPERSEDED_VERSION, TEST_RECORD,
 };
 use crate::error::{building, Result, TransformError};
-use crate::frames::{self, Lineage, Rejections};
+use crate::frames::{self, Rejections};
 use crate::key_index::KeyIndex;
 use crate::lock::TransformLock;
 use crate::manifest::{self, Manifest, Part};
@@ -435,7 +435,7 @@ fn summarize(
 struct ParsedFile {
     raw: DataFrame,
     input: RawInput,
-    parsed: Vec<(Lineage, u64, ParsedAttempt)>,
+    parsed: Vec<frames::ParsedRow>,
     rejections: Rejections,
 }
 
@@ -461,7 +461,7 @@ fn parse_file(
     df: &DataFrame,
     key: &layout::Key,
     config: &TransformConfig,
-    parsed: &mut Vec<(Lineage, u64, ParsedAttempt)>,
+    parsed: &mut Vec<frames::ParsedRow>,
     rejections: &mut Rejections,
 ) -> Result<()> {
     let schema_error = |source| TransformError::ReadRaw {

@@ -1,4 +1,5 @@
-//! The table pipelines: pure `LazyFrame -> LazyFrame` functions, one file per output table.
+//! The table pipelines, one file per output table: pure functions, `LazyFrame -> LazyFrame`, or
+//! for `questions` and `options`, the kept attempts' parsed rows to a frame.
 
 pub mod assessments;
 pub mod exams;

@@ -1,19 +1,15 @@
 //! `questions`: one row per question per kept attempt, linked by keen_id (the attempt) and
 //! base_exam_id / exam_name (the exam).
 //!
-//! Input: every parsed question (keyed by the attempt's arrival) and the kept attempts.
+//! Input: the parsed rows of the kept attempts, in arrival order. Built straight from them: the
+//! questions of attempts that lost are never built (a join over every parsed question cost more
+//! than the rest, and held a second copy of the frame).
 
 use polars::prelude::*;
 
-use crate::frames::internal::ARRIVAL;
+use crate::frames::{self, ParsedRow};
 
-/// The questions of the kept attempts only, in arrival order (no sort: it would cost more than the rest).
-pub fn questions(all_questions: LazyFrame, kept_attempts: LazyFrame) -> LazyFrame {
-    all_questions
-        .semi_join(
-            kept_attempts.select([col(ARRIVAL)]),
-            col(ARRIVAL),
-            col(ARRIVAL),
-        )
-        .drop(cols([ARRIVAL]))
+/// The questions of `kept` attempts, in their order.
+pub fn questions(kept: &[&ParsedRow]) -> PolarsResult<DataFrame> {
+    frames::questions_frame(kept)
 }
