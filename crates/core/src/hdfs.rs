@@ -16,7 +16,7 @@ use tokio::runtime::Runtime;
 
 use crate::error::{CoreError, Result};
 use crate::layout::Key;
-use crate::storage::{Storage, TEMP_SUFFIX};
+use crate::storage::{Staged, Storage, TEMP_SUFFIX};
 
 /// Mode of a tenant's root directory: owner and group only.
 pub const TENANT_DIR_MODE: u32 = 0o750;
@@ -171,6 +171,36 @@ impl Storage for HdfsStorage {
         self.runtime
             .block_on(self.client.rename(&temp, &path, true))
             .map_err(|e| self.error("writing", &path, e))
+    }
+
+    fn stage(&self, key: &Key, bytes: &[u8]) -> Result<Staged> {
+        let (temp, _) = self.write_temp(key, "", bytes)?;
+        Ok(Staged::Written {
+            key: key.clone(),
+            temp,
+        })
+    }
+
+    fn publish(&self, staged: &Staged) -> Result<()> {
+        match staged {
+            Staged::Held { key, bytes } => self.write_atomic(key, bytes),
+            Staged::Written { key, temp } => {
+                let path = self.path_of(key);
+                self.runtime
+                    .block_on(self.client.rename(temp, &path, true))
+                    .map_err(|e| self.error("writing", &path, e))
+            }
+        }
+    }
+
+    fn discard(&self, staged: &Staged) {
+        if let Staged::Written { temp, .. } = staged {
+            let _ = self.runtime.block_on(self.client.delete(temp, false));
+        }
+    }
+
+    fn overlaps_writes(&self) -> bool {
+        true
     }
 
     fn create_new(&self, key: &Key, bytes: &[u8]) -> Result<bool> {

@@ -13,6 +13,15 @@ use std::sync::Arc;
 use crate::error::{CoreError, Result};
 use crate::layout::Key;
 
+/// A file written for a key but not yet visible under it (see [`Storage::stage`]).
+#[derive(Debug)]
+pub enum Staged {
+    /// Only held in memory; publishing writes it atomically.
+    Held { key: Key, bytes: Vec<u8> },
+    /// Already written under the temporary name `temp` beside its key; publishing renames it.
+    Written { key: Key, temp: String },
+}
+
 /// A warehouse: a tree of immutable files addressed by [`Key`].
 pub trait Storage: Send + Sync + Debug {
     /// The warehouse URL, for messages and lineage.
@@ -50,6 +59,39 @@ pub trait Storage: Send + Sync + Debug {
 
     /// The local path of `key`, when this storage is a local filesystem (lets Polars scan directly).
     fn local_path(&self, key: &Key) -> Option<PathBuf>;
+
+    /// Write `bytes` for `key` without making them visible yet: [`Storage::publish`] does, in
+    /// whatever order the caller needs, and [`Storage::discard`] drops them. Lets a writer overlap
+    /// slow writes and still make its files appear in order. By default the bytes are only held,
+    /// and `publish` writes them atomically.
+    fn stage(&self, key: &Key, bytes: &[u8]) -> Result<Staged> {
+        Ok(Staged::Held {
+            key: key.clone(),
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// Make a staged file visible under its key (replacing a file there).
+    fn publish(&self, staged: &Staged) -> Result<()> {
+        match staged {
+            Staged::Held { key, bytes } => self.write_atomic(key, bytes),
+            Staged::Written { key, .. } => Err(CoreError::Io {
+                action: "publishing",
+                path: PathBuf::from(key.as_str()),
+                source: std::io::Error::other("staged by another storage"),
+            }),
+        }
+    }
+
+    /// Drop a staged file that will not be published (best effort: a temporary name left behind
+    /// is listed by `list_unfinished`).
+    fn discard(&self, _staged: &Staged) {}
+
+    /// Whether staged writes gain from being in flight together: true where each write waits on
+    /// a remote service (HDFS: about half a second for the NameNode to complete the file).
+    fn overlaps_writes(&self) -> bool {
+        false
+    }
 
     /// Give a tenant's root to `owner` and `group` with mode 0770 (HDFS: needs the superuser), so
     /// jobs running as another tenant's user cannot list it while the service (in `group`) can

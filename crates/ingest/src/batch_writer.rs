@@ -8,16 +8,22 @@
 //! flight goes to the same thread, which lands its jobs in order; a source with nothing in
 //! flight goes to the least busy thread. The first failure stops every thread: each batch not
 //! yet written comes back as [`IngestError::NotLanded`], and is read again by the next run.
+//!
+//! On a store where each write waits on a remote service (HDFS: about half a second for the
+//! NameNode to complete a file), a thread keeps a few of its jobs in flight: each is encoded on
+//! the thread, written under a temporary name on a thread of its own, and published (renamed into
+//! place) in submission order, so the order above still holds.
 
-use std::collections::HashMap;
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use examlake_core::storage::Staged;
 use examlake_core::Storage;
 
 use crate::error::{IngestError, Result};
-use crate::raw_batch::{land_batch, LandedFiles, RawBatch, Retry};
+use crate::raw_batch::{batch_files, land_batch, retrying, LandedFiles, RawBatch, Retry};
 
 /// One batch to land: positions `first..=last` of a source (`slug` names it in file names).
 #[derive(Debug)]
@@ -200,6 +206,9 @@ fn write_in_order(
     done: &Sender<(usize, LandOutcome)>,
     failure: &FirstFailure,
 ) {
+    if store.overlaps_writes() {
+        return write_overlapped(index, store, retry, queue, done, failure);
+    }
     for job in queue {
         let earlier = lock(failure).clone();
         let outcome = match earlier {
@@ -221,6 +230,201 @@ fn write_in_order(
             return;
         }
     }
+}
+
+/// Jobs a thread keeps in flight on a store whose writes overlap.
+const OVERLAPPED_JOBS: usize = 3;
+
+/// How long a thread with jobs in flight waits for a new job before it looks at them again.
+const POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// A job whose files are being written under temporary names.
+enum Landing<'scope> {
+    /// Not started: an earlier batch had failed.
+    Refused(String),
+    /// Encoding failed.
+    Failed(IngestError),
+    Staging {
+        landed: LandedFiles,
+        raw_key: String,
+        staging: std::thread::ScopedJoinHandle<'scope, Result<Vec<Staged>>>,
+    },
+}
+
+impl Landing<'_> {
+    fn is_ready(&self) -> bool {
+        match self {
+            Landing::Staging { staging, .. } => staging.is_finished(),
+            Landing::Refused(_) | Landing::Failed(_) => true,
+        }
+    }
+}
+
+/// [`write_in_order`] on a store whose writes overlap: up to [`OVERLAPPED_JOBS`] jobs are
+/// written at once, and published in order as each one and those before it are done.
+fn write_overlapped(
+    index: usize,
+    store: &dyn Storage,
+    retry: Retry,
+    queue: &Receiver<LandJob>,
+    done: &Sender<(usize, LandOutcome)>,
+    failure: &FirstFailure,
+) {
+    std::thread::scope(|scope| {
+        let mut in_flight: VecDeque<(LandJob, Landing)> = VecDeque::new();
+        let publish_front = |in_flight: &mut VecDeque<(LandJob, Landing)>| {
+            in_flight.pop_front().is_none_or(|(job, landing)| {
+                let outcome = published(store, retry, job, landing, failure);
+                done.send((index, outcome)).is_ok()
+            })
+        };
+        loop {
+            while in_flight
+                .front()
+                .is_some_and(|(_, landing)| landing.is_ready())
+            {
+                if !publish_front(&mut in_flight) {
+                    return;
+                }
+            }
+            if in_flight.len() >= OVERLAPPED_JOBS {
+                if !publish_front(&mut in_flight) {
+                    return;
+                }
+                continue;
+            }
+            let next = if in_flight.is_empty() {
+                queue.recv().ok()
+            } else {
+                match queue.recv_timeout(POLL) {
+                    Ok(job) => Some(job),
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => None,
+                }
+            };
+            let Some(job) = next else { break };
+            let landing = start_landing(scope, store, retry, &job, failure);
+            in_flight.push_back((job, landing));
+        }
+        while !in_flight.is_empty() {
+            if !publish_front(&mut in_flight) {
+                return;
+            }
+        }
+    });
+}
+
+/// Encode `job`'s files here and write them under temporary names on a thread of their own.
+fn start_landing<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    store: &'scope dyn Storage,
+    retry: Retry,
+    job: &LandJob,
+    failure: &FirstFailure,
+) -> Landing<'scope> {
+    if let Some(earlier) = lock(failure).clone() {
+        return Landing::Refused(earlier);
+    }
+    let files = match batch_files(&job.slug, job.first, job.last, &job.landed, &job.refused) {
+        Ok(files) => files,
+        Err(error) => return Landing::Failed(error),
+    };
+    let (landed, raw_key) = (files.landed(), files.raw_key());
+    let (source, first, last) = (job.landed.source.clone(), job.first, job.last);
+    let staging = scope.spawn(move || {
+        retrying(retry, &source, first, last, || {
+            staged_all(store, &files.files)
+        })
+    });
+    Landing::Staging {
+        landed,
+        raw_key,
+        staging,
+    }
+}
+
+/// Every file staged, or none (those staged before a failure are discarded).
+fn staged_all(
+    store: &dyn Storage,
+    files: &[(examlake_core::layout::Key, Vec<u8>)],
+) -> Result<Vec<Staged>> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (key, bytes) in files {
+        match store.stage(key, bytes) {
+            Ok(file) => staged.push(file),
+            Err(error) => {
+                staged.iter().for_each(|file| store.discard(file));
+                return Err(error.into());
+            }
+        }
+    }
+    Ok(staged)
+}
+
+/// The outcome of a job once its files are staged: published in order, unless a batch failed
+/// before (then they are discarded, and the job is not landed).
+fn published(
+    store: &dyn Storage,
+    retry: Retry,
+    job: LandJob,
+    landing: Landing,
+    failure: &FirstFailure,
+) -> LandOutcome {
+    let not_landed = |earlier: String| IngestError::NotLanded {
+        first: job.first,
+        last: job.last,
+        slug: job.slug.clone(),
+        earlier,
+    };
+    let result = match landing {
+        Landing::Refused(earlier) => Err(not_landed(earlier)),
+        Landing::Failed(error) => Err(error),
+        Landing::Staging {
+            landed,
+            raw_key,
+            staging,
+        } => {
+            let staged = staging
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            match (staged, lock(failure).clone()) {
+                (Err(error), _) => Err(error),
+                (Ok(staged), Some(earlier)) => {
+                    staged.iter().for_each(|file| store.discard(file));
+                    Err(not_landed(earlier))
+                }
+                (Ok(staged), None) => {
+                    publish_in_order(store, retry, &job, &staged).map(|()| {
+                        tracing::debug!(message = "landed batch", key = %raw_key, first = job.first, last = job.last);
+                        landed
+                    })
+                }
+            }
+        }
+    };
+    if let Err(error) = &result {
+        lock(failure).get_or_insert_with(|| error.to_string());
+    }
+    LandOutcome { job, result }
+}
+
+/// Publish a job's staged files in order; after a failure, the rest are discarded.
+fn publish_in_order(
+    store: &dyn Storage,
+    retry: Retry,
+    job: &LandJob,
+    staged: &[Staged],
+) -> Result<()> {
+    for (at, file) in staged.iter().enumerate() {
+        let published = retrying(retry, &job.landed.source, job.first, job.last, || {
+            store.publish(file).map_err(IngestError::from)
+        });
+        if let Err(error) = published {
+            staged[at..].iter().for_each(|file| store.discard(file));
+            return Err(error);
+        }
+    }
+    Ok(())
 }
 
 fn lock(failure: &FirstFailure) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -331,11 +535,137 @@ mod tests {
     #[test]
     fn nothing_lands_after_a_failed_batch() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let store = local(dir.path());
+        nothing_lands_after_a_failed_batch_in(dir.path(), local(dir.path()));
+    }
+
+    #[test]
+    fn nothing_lands_after_a_failed_batch_when_writes_overlap() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        nothing_lands_after_a_failed_batch_in(dir.path(), Arc::new(Overlapping::new(dir.path())));
+    }
+
+    #[test]
+    fn overlapped_writes_are_published_in_submission_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Arc::new(Overlapping::new(dir.path()));
+        let tenant = TenantId::parse("acme").unwrap_or_else(|e| panic!("{e}"));
+        let mut writer = BatchWriter::spawn(store.clone(), Retry::NEVER, 2);
+        let firsts: Vec<i64> = (0..8).map(|n| 1 + 3 * n).collect();
+        for &first in &firsts {
+            writer.submit(job(&tenant, first, first + 2), store.as_ref());
+        }
+        let outcomes = writer.wait_all();
+        assert!(outcomes.iter().all(|o| o.result.is_ok()));
+        let landed: Vec<i64> = outcomes.iter().map(|o| o.job.first).collect();
+        assert_eq!(landed, firsts);
+        let date = chrono::Utc::now().date_naive();
+        let expected: Vec<String> = firsts
+            .iter()
+            .map(|&first| layout::raw_file(&tenant, date, "t", first, first + 2).to_string())
+            .collect();
+        let published = store
+            .published
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        assert_eq!(published, expected, "published out of order");
+        // Later jobs staged first (the stage of the n-th file sleeps 80/n ms), so the order
+        // above is the writer's doing, not the timing's.
+        let max_in_flight = store
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!(max_in_flight > 1, "stages never overlapped");
+        let files = store
+            .list(&layout::raw_dir(&tenant))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(files.len(), firsts.len());
+    }
+
+    /// Local storage that says its writes overlap: staging holds the bytes after a sleep that is
+    /// longest for the first file, so later jobs finish staging first.
+    #[derive(Debug)]
+    struct Overlapping {
+        inner: LocalStorage,
+        staged: std::sync::atomic::AtomicU64,
+        in_flight: std::sync::atomic::AtomicU64,
+        max_in_flight: std::sync::atomic::AtomicU64,
+        published: Mutex<Vec<String>>,
+    }
+
+    impl Overlapping {
+        fn new(dir: &std::path::Path) -> Self {
+            Overlapping {
+                inner: LocalStorage::new(dir).unwrap_or_else(|e| panic!("{e}")),
+                staged: 0.into(),
+                in_flight: 0.into(),
+                max_in_flight: 0.into(),
+                published: Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Storage for Overlapping {
+        fn url(&self) -> String {
+            self.inner.url()
+        }
+        fn write_atomic(&self, key: &layout::Key, bytes: &[u8]) -> examlake_core::Result<()> {
+            self.inner.write_atomic(key, bytes)
+        }
+        fn create_new(&self, key: &layout::Key, bytes: &[u8]) -> examlake_core::Result<bool> {
+            self.inner.create_new(key, bytes)
+        }
+        fn read(&self, key: &layout::Key) -> examlake_core::Result<Vec<u8>> {
+            self.inner.read(key)
+        }
+        fn list(&self, prefix: &layout::Key) -> examlake_core::Result<Vec<layout::Key>> {
+            self.inner.list(prefix)
+        }
+        fn list_unfinished(&self, prefix: &layout::Key) -> examlake_core::Result<Vec<layout::Key>> {
+            self.inner.list_unfinished(prefix)
+        }
+        fn root_dirs(&self) -> examlake_core::Result<Vec<String>> {
+            self.inner.root_dirs()
+        }
+        fn exists(&self, key: &layout::Key) -> examlake_core::Result<bool> {
+            self.inner.exists(key)
+        }
+        fn delete(&self, key: &layout::Key) -> examlake_core::Result<()> {
+            self.inner.delete(key)
+        }
+        fn local_path(&self, key: &layout::Key) -> Option<std::path::PathBuf> {
+            self.inner.local_path(key)
+        }
+        fn stage(&self, key: &layout::Key, bytes: &[u8]) -> examlake_core::Result<Staged> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let n = self.staged.fetch_add(1, SeqCst) + 1;
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(80 / n));
+            self.in_flight.fetch_sub(1, SeqCst);
+            Ok(Staged::Held {
+                key: key.clone(),
+                bytes: bytes.to_vec(),
+            })
+        }
+        fn publish(&self, staged: &Staged) -> examlake_core::Result<()> {
+            self.inner.publish(staged)?;
+            let (Staged::Held { key, .. } | Staged::Written { key, .. }) = staged;
+            self.published
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(key.to_string());
+            Ok(())
+        }
+        fn overlaps_writes(&self) -> bool {
+            true
+        }
+    }
+
+    fn nothing_lands_after_a_failed_batch_in(dir: &std::path::Path, store: Arc<dyn Storage>) {
         let tenant = TenantId::parse("acme").unwrap_or_else(|e| panic!("{e}"));
         // A non-empty directory where the second batch's raw file goes: its rename fails.
         let blocked = layout::raw_file(&tenant, chrono::Utc::now().date_naive(), "t", 4, 6);
-        let blocked = dir.path().join(blocked.to_string()).join("occupied");
+        let blocked = dir.join(blocked.to_string()).join("occupied");
         std::fs::create_dir_all(&blocked).unwrap_or_else(|e| panic!("{e}"));
         let mut writer = BatchWriter::spawn(store.clone(), Retry::NEVER, 2);
         for first in [1, 4, 7] {

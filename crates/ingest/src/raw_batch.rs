@@ -210,12 +210,73 @@ pub(crate) fn land_batch(
     refused: &RawBatch,
     retry: Retry,
 ) -> Result<LandedFiles> {
+    retrying(retry, &landed.source, first, last, || {
+        let files = batch_files(slug, first, last, landed, refused)?;
+        for (key, bytes) in &files.files {
+            store.write_atomic(key, bytes)?;
+        }
+        tracing::debug!(message = "landed batch", key = %files.raw_key(), first, last);
+        Ok(files.landed())
+    })
+}
+
+/// A batch's files, encoded, in the order they must appear: the quarantine file (if any record
+/// was refused), then the raw file.
+pub(crate) struct BatchFiles {
+    pub files: Vec<(layout::Key, Vec<u8>)>,
+}
+
+impl BatchFiles {
+    pub fn landed(&self) -> LandedFiles {
+        LandedFiles {
+            quarantine_file: self.files.len() > 1,
+        }
+    }
+
+    pub fn raw_key(&self) -> String {
+        self.files
+            .last()
+            .map(|(key, _)| key.to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Encode the files of the batch covering positions `first..=last` (see [`land_batch`]).
+pub(crate) fn batch_files(
+    slug: &str,
+    first: i64,
+    last: i64,
+    landed: &RawBatch,
+    refused: &RawBatch,
+) -> Result<BatchFiles> {
+    let date = Utc::now().date_naive();
+    let mut files = Vec::with_capacity(2);
+    if !refused.is_empty() {
+        let key = layout::ingest_quarantine_file(&refused.tenant, date, slug, first, last);
+        let bytes = encoded(&key, refused)?;
+        files.push((key, bytes));
+    }
+    let key = layout::raw_file(&landed.tenant, date, slug, first, last);
+    let bytes = encoded(&key, landed)?;
+    files.push((key, bytes));
+    Ok(BatchFiles { files })
+}
+
+/// Run `once` again while it fails on storage, up to `retry.attempts` times in all, waiting
+/// twice as long each time (at most 10 s).
+pub(crate) fn retrying<T>(
+    retry: Retry,
+    source: &str,
+    first: i64,
+    last: i64,
+    mut once: impl FnMut() -> Result<T>,
+) -> Result<T> {
     let mut delay = retry.first_delay;
     let mut attempt = 1;
     loop {
-        match land_batch_once(store, slug, first, last, landed, refused) {
+        match once() {
             Err(IngestError::Storage(error)) if attempt < retry.attempts => {
-                tracing::warn!(message = "landing failed; retrying", source = %landed.source, first, last, attempt, retry_in_ms = delay.as_millis() as u64, %error);
+                tracing::warn!(message = "landing failed; retrying", source, first, last, attempt, retry_in_ms = delay.as_millis() as u64, %error);
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(std::time::Duration::from_secs(10));
                 attempt += 1;
@@ -225,33 +286,11 @@ pub(crate) fn land_batch(
     }
 }
 
-fn land_batch_once(
-    store: &dyn Storage,
-    slug: &str,
-    first: i64,
-    last: i64,
-    landed: &RawBatch,
-    refused: &RawBatch,
-) -> Result<LandedFiles> {
-    let date = Utc::now().date_naive();
-    let quarantine_file = !refused.is_empty();
-    if quarantine_file {
-        let key = layout::ingest_quarantine_file(&refused.tenant, date, slug, first, last);
-        write_batch(store, &key, refused)?;
-    }
-    let key = layout::raw_file(&landed.tenant, date, slug, first, last);
-    write_batch(store, &key, landed)?;
-    tracing::debug!(message = "landed batch", key = %key, first, last);
-    Ok(LandedFiles { quarantine_file })
-}
-
-fn write_batch(store: &dyn Storage, key: &layout::Key, batch: &RawBatch) -> Result<()> {
-    let bytes = batch
+fn encoded(key: &layout::Key, batch: &RawBatch) -> Result<Vec<u8>> {
+    batch
         .to_parquet()
         .map_err(|source| IngestError::EncodeParquet {
             key: key.to_string(),
             source,
-        })?;
-    store.write_atomic(key, &bytes)?;
-    Ok(())
+        })
 }
