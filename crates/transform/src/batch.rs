@@ -53,6 +53,8 @@ pub struct BatchInput {
 #[derive(Debug, Default)]
 pub struct BatchOutcome {
     pub parts_rewritten: usize,
+    /// The batch's files, encoded: the caller writes them (see [`apply`]).
+    pub files: Vec<sink::Encoded>,
 }
 
 /// The earlier versions of the batch's keen_ids: what the decision needs.
@@ -82,13 +84,17 @@ struct ReadBack {
     rewrites: Vec<(Part, [DataFrame; 3])>,
 }
 
-/// Apply `input` to the tables described by `manifest` (updated in place, not saved).
+/// Apply `input` to the tables described by `manifest` (updated in place, not saved). The
+/// batch's files come back encoded, not written: the caller writes them (`sink::write_all`)
+/// before it commits the manifest, and may do so while the next batch is applied, as long as it
+/// finishes before that batch reads earlier parts back: `wait_for_writes` is called just before.
 pub fn apply(
     mut input: BatchInput,
     manifest: &mut Manifest,
     index: &mut KeyIndex,
     store: &dyn Storage,
     config: &TransformConfig,
+    wait_for_writes: &mut dyn FnMut(),
 ) -> Result<BatchOutcome> {
     let tenant = &config.tenant;
     let mut stages = Stages::start();
@@ -103,6 +109,8 @@ pub fn apply(
     stages.mark("frames");
 
     let ids = keen_id_frame(&known)?;
+    wait_for_writes();
+    stages.mark("waiting for the previous batch's writes");
     let earlier = earlier_versions(store, tenant, manifest, index, &known, &ids)?;
     stages.mark("read back");
     let versions = versions(&new_attempts, &earlier)?;
@@ -162,9 +170,7 @@ pub fn apply(
         store,
     )?);
 
-    let outcome = BatchOutcome {
-        parts_rewritten: read_back.rewrites.len(),
-    };
+    let parts_rewritten = read_back.rewrites.len();
     record_counts(manifest, &input, &rejections, &dropped, &superseded, &parts)?;
     let first_part = manifest.next_part;
     manifest.next_part += parts.len() as u32;
@@ -174,10 +180,12 @@ pub fn apply(
     files.extend(encode_parts(
         tenant, manifest, first_part, parts, rejections,
     )?);
-    sink::write_all(store, &files)?;
-    stages.mark("write");
+    stages.mark("encode");
     manifest.processed.extend(input.inputs);
-    Ok(outcome)
+    Ok(BatchOutcome {
+        parts_rewritten,
+        files,
+    })
 }
 
 /// Number the batch's rows in arrival order: received time, then source, partition and position.

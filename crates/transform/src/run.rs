@@ -174,16 +174,28 @@ pub fn run(
                 }
             }
         });
-        // Commits each batch's manifest while the next batch is applied: on HDFS a write waits
-        // about 0.5 s for the NameNode. A rendezvous channel, so commits stay in order and at most
-        // one is in flight; the run ends only once the last one is written.
-        let (commits, to_commit) = std::sync::mpsc::sync_channel::<(layout::Key, Vec<u8>)>(0);
+        // Writes each batch's files, then commits its manifest, while the next batch is
+        // applied: on HDFS a write waits about 0.5 s for the NameNode. A rendezvous channel, so
+        // batches are written in order and at most one is in flight; the next batch waits for
+        // the files before it reads earlier parts back, and the run ends only once the last
+        // commit is written.
+        let (commits, to_commit) =
+            std::sync::mpsc::sync_channel::<(Vec<sink::Encoded>, Option<sink::Encoded>)>(0);
+        let (written, writes_done) = std::sync::mpsc::channel::<()>();
         let committer = scope.spawn(move || -> Result<()> {
-            for (key, bytes) in to_commit {
-                store.write_atomic(&key, &bytes)?;
+            for (files, manifest) in to_commit {
+                sink::write_all(store, &files)?;
+                let _ = written.send(());
+                if let Some((key, bytes)) = manifest {
+                    store.write_atomic(&key, &bytes)?;
+                }
             }
             Ok(())
         });
+        let mut writes = WritesInFlight {
+            batches: 0,
+            done: writes_done,
+        };
         let applied = (|| -> Result<()> {
             for (n, file) in parsed_files.iter().enumerate() {
                 let file = file?;
@@ -202,12 +214,17 @@ pub fn run(
                         &mut index,
                         store,
                         config,
+                        &mut || writes.wait(),
                     )?;
                     stats.batches += 1;
                     stats.parts_rewritten += outcome.parts_rewritten;
-                    if commit_each_batch && commits.send(manifest.encode(tenant)?).is_err() {
+                    let commit = commit_each_batch
+                        .then(|| manifest.encode(tenant))
+                        .transpose()?;
+                    if commits.send((outcome.files, commit)).is_err() {
                         break; // the committer failed: its error is returned below
                     }
+                    writes.batches += 1;
                     stages.mark("batch");
                     tracing::info!(
                         message = "transform batch applied",
@@ -221,17 +238,21 @@ pub fn run(
             Ok(())
         })();
         drop(commits);
-        applied.and(joined(committer))
+        // The committer's failure first: a batch that read back a part it failed to write fails
+        // for that reason.
+        joined(committer).and(applied)
     })?;
     if manifest.parts.is_empty() {
         // No raw data at all: one empty part, so every table exists with its schema.
-        batch::apply(
+        let outcome = batch::apply(
             BatchInput::default(),
             &mut manifest,
             &mut index,
             store,
             config,
+            &mut || {},
         )?;
+        sink::write_all(store, &outcome.files)?;
     }
     // The index is not needed past the last batch: free it before `exams` is accumulated.
     drop(index);
@@ -534,5 +555,25 @@ fn raw_input(df: &DataFrame, key: &layout::Key) -> RawInput {
         rows: df.height(),
         first_position: positions.as_ref().and_then(|p| p.min()),
         last_position: positions.as_ref().and_then(|p| p.max()),
+    }
+}
+
+/// Batches whose files the committer thread has not written yet.
+struct WritesInFlight {
+    batches: usize,
+    /// One message per batch written; closed when the committer stops (its error ends the run).
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+impl WritesInFlight {
+    /// Wait until every batch handed to the committer is written (or the committer stopped).
+    fn wait(&mut self) {
+        while self.batches > 0 {
+            if self.done.recv().is_err() {
+                self.batches = 0;
+                return;
+            }
+            self.batches -= 1;
+        }
     }
 }
