@@ -35,6 +35,18 @@ pub(crate) struct LandJob {
     pub refused: RawBatch,
 }
 
+impl LandJob {
+    /// The error of this job when an earlier batch failed first.
+    fn not_landed(&self, earlier: String) -> IngestError {
+        IngestError::NotLanded {
+            first: self.first,
+            last: self.last,
+            slug: self.slug.clone(),
+            earlier,
+        }
+    }
+}
+
 /// A job back from the writer, with its batches (still filled, for counting, then reuse).
 #[derive(Debug)]
 pub(crate) struct LandOutcome {
@@ -213,12 +225,7 @@ fn write_in_order(
         let earlier = lock(failure).clone();
         let outcome = match earlier {
             Some(earlier) => LandOutcome {
-                result: Err(IngestError::NotLanded {
-                    first: job.first,
-                    last: job.last,
-                    slug: job.slug.clone(),
-                    earlier,
-                }),
+                result: Err(job.not_landed(earlier)),
                 job,
             },
             None => land_job(store, job, retry),
@@ -370,14 +377,8 @@ fn published(
     landing: Landing,
     failure: &FirstFailure,
 ) -> LandOutcome {
-    let not_landed = |earlier: String| IngestError::NotLanded {
-        first: job.first,
-        last: job.last,
-        slug: job.slug.clone(),
-        earlier,
-    };
     let result = match landing {
-        Landing::Refused(earlier) => Err(not_landed(earlier)),
+        Landing::Refused(earlier) => Err(job.not_landed(earlier)),
         Landing::Failed(error) => Err(error),
         Landing::Staging {
             landed,
@@ -391,7 +392,7 @@ fn published(
                 (Err(error), _) => Err(error),
                 (Ok(staged), Some(earlier)) => {
                     staged.iter().for_each(|file| store.discard(file));
-                    Err(not_landed(earlier))
+                    Err(job.not_landed(earlier))
                 }
                 (Ok(staged), None) => {
                     publish_in_order(store, retry, &job, &staged).map(|()| {
