@@ -217,7 +217,8 @@ pub struct TransformArgs {
     #[arg(long = "dq-threshold")]
     pub dq_thresholds: Vec<String>,
     /// Apply new raw files in batches of about this many records: peak memory grows with it
-    /// (about 20 KB per record), not with the tenant's history.
+    /// (about 20 KB per record), not with the tenant's history. At the end of a run, four or more
+    /// consecutive parts under a quarter of this many attempts each are merged into one.
     #[arg(long, default_value_t = examlake_transform::DEFAULT_BATCH_RECORDS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub batch_records: usize,
     /// A batch's latest arrivals, up to this many kept attempts, are written as a part of their

@@ -771,7 +771,7 @@ fn encode_parts(
 
 /// Encode one part of each table, and the part of each table derived from them. The five files
 /// are encoded on their own threads: each is one single-threaded zstd stream.
-fn encode_part_tables(
+pub(crate) fn encode_part_tables(
     tenant: &TenantId,
     part: &Part,
     frames: &[DataFrame; 3],
@@ -805,7 +805,7 @@ fn run_all<T: Send, F: FnOnce() -> T + Send, const N: usize>(jobs: [F; N]) -> [T
 }
 
 /// A part's row counts and flagged attempts, from its assessments, questions and options.
-fn sized(id: u32, tables: &[DataFrame; 3]) -> Result<Part> {
+pub(crate) fn sized(id: u32, tables: &[DataFrame; 3]) -> Result<Part> {
     let consistent = tables[0]
         .column(a::COUNTS_CONSISTENT)
         .and_then(|c| c.bool().cloned())

@@ -10,6 +10,7 @@
 //! This crate must not depend on `ingest` or `reports`, and never reads Kafka.
 
 mod batch;
+mod compaction;
 mod config;
 pub mod data_quality;
 mod error;

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{self, BatchInput};
+use crate::compaction;
 use crate::config::TransformConfig;
 use crate::data_quality::{
     self, Reconciliation, RuleOutcome, Status, COUNTS_MISMATCH, COUNTS_MISSING, EXACT_DUPLICATE,
@@ -91,6 +92,9 @@ pub struct RunStats {
     pub batches: usize,
     /// Earlier parts written again because an attempt in them lost to a newer version.
     pub parts_rewritten: usize,
+    /// Small parts merged into larger ones at the end of the run (see `compaction`).
+    #[serde(default)]
+    pub parts_merged: usize,
 }
 
 /// Bring the tenant's tables up to date with its raw files: only raw files no earlier run
@@ -149,12 +153,24 @@ pub fn run(
         // last commit never wrote it.
         let report_missing = !store.exists(&layout::data_quality_file(tenant))?
             || !store.exists(&layout::data_quality_markdown_file(tenant))?;
+        // Nor `exams`, on a first build (its manifest names the file already).
+        let exams_missing = !store.exists(&layout::table_file(tenant, Table::Exams))?;
+        if exams_missing {
+            write_exams(store, tenant, &mut manifest)?;
+            manifest.save(store, tenant)?;
+        }
         // A run killed after its last commit also left the files it had replaced.
         let removed = manifest::remove_unreferenced(store, tenant, &manifest)?;
         if removed > 0 {
             tracing::info!(message = "transform: removed files of a killed run", tenant = %tenant, removed);
         }
-        return summarize(&manifest, store, config, stats, report_missing);
+        return summarize(
+            &manifest,
+            store,
+            config,
+            stats,
+            report_missing || exams_missing,
+        );
     }
     let mut index = KeyIndex::load(store, tenant, &manifest)?;
     let mut pending = BatchInput::default();
@@ -254,15 +270,18 @@ pub fn run(
         )?;
         sink::write_all(store, &outcome.files)?;
     }
-    // The index is not needed past the last batch: free it before `exams` is accumulated.
+    // The index is not needed past the last batch: free it before parts are merged and `exams`
+    // is accumulated.
     drop(index);
-    let mut exams_df = build_exams(store, tenant, &manifest)?;
-    sink::write_parquet(
+    stats.parts_merged = compaction::compact(
         store,
-        &layout::table_file(tenant, Table::Exams),
-        &mut exams_df,
+        tenant,
+        &mut manifest,
+        config.batch_records / 4,
+        config.batch_records,
     )?;
-    manifest.exams = exams_df.height();
+    stages.mark("merge small parts");
+    write_exams(store, tenant, &mut manifest)?;
     stages.mark("exams");
     manifest.save(store, tenant)?;
     let removed = manifest::remove_unreferenced(store, tenant, &manifest)?;
@@ -320,6 +339,18 @@ fn refuse_rebuild_without_raw(
             example: example.to_string(),
         }),
     }
+}
+
+/// Build and write `exams` from the parts `manifest` names, and note its size there.
+fn write_exams(store: &dyn Storage, tenant: &TenantId, manifest: &mut Manifest) -> Result<()> {
+    let mut exams_df = build_exams(store, tenant, manifest)?;
+    sink::write_parquet(
+        store,
+        &layout::table_file(tenant, Table::Exams),
+        &mut exams_df,
+    )?;
+    manifest.exams = exams_df.height();
+    Ok(())
 }
 
 /// `exams` from every part of `assessments` and `question_counts`, one part at a time per thread:

@@ -87,7 +87,7 @@ pub fn transform_tenant(
 pub fn print_summary(s: &DataQualitySummary) {
     let run = &s.run;
     println!(
-        "transform {}: {} ({} new raw files, {} records, {} batches{})",
+        "transform {}: {} ({} new raw files, {} records, {} batches{}{})",
         s.tenant,
         if run.full_rebuild {
             "full build"
@@ -101,6 +101,11 @@ pub fn print_summary(s: &DataQualitySummary) {
         run.batches,
         if run.parts_rewritten > 0 {
             format!(", {} earlier parts rewritten", run.parts_rewritten)
+        } else {
+            String::new()
+        },
+        if run.parts_merged > 0 {
+            format!(", {} small parts merged", run.parts_merged)
         } else {
             String::new()
         }

@@ -148,6 +148,21 @@ fn incremental_runs_read_only_new_files_and_equal_a_full_rebuild() {
         "{}",
         outputs[5]
     );
+    // Each drop added a small part; the fifth run merged the four before its own into one, so
+    // six runs leave three parts per table instead of six.
+    for (run, output) in outputs.iter().enumerate() {
+        assert_eq!(
+            output.contains(", 4 small parts merged"),
+            run == 4,
+            "run {run}: {output}"
+        );
+    }
+    for table in ["assessments", "questions", "options", "option_counts"] {
+        let parts = files_under(&d.join(format!("inc/tenant=acme/tables/{table}")));
+        assert_eq!(parts.len(), 3, "{table}: {parts:?}");
+    }
+    let quarantine = files_under(&d.join("inc/tenant=acme/quarantine/transform"));
+    assert_eq!(quarantine.len(), 3, "{quarantine:?}");
 
     // Nothing new: nothing read, nothing written.
     let before: Vec<_> = files_under(&d.join("inc"))
@@ -531,10 +546,10 @@ fn transforms_killed_between_and_inside_batches_end_like_an_uninterrupted_one() 
 }
 
 /// A run killed after its last commit but before its report leaves no `data_quality.json`, and
-/// the part files it replaced; the next run, with nothing new to apply, writes the report (and
-/// only then) and removes those files.
+/// the part files it replaced (a first build: no `exams` either); the next run, with nothing new
+/// to apply, writes the report and `exams` (and only then) and removes those files.
 #[test]
-fn a_no_op_run_writes_a_missing_data_quality_report() {
+fn a_no_op_run_writes_a_missing_data_quality_report_and_exams() {
     let dir = temp();
     let d = dir.path();
     generate_sample(d);
@@ -543,6 +558,10 @@ fn a_no_op_run_writes_a_missing_data_quality_report() {
     let before = dq(&d.join("w"));
     let report = d.join("w/tenant=acme/tables/data_quality.json");
     std::fs::remove_file(&report).unwrap_or_else(|e| panic!("{e}"));
+    // A first build killed right after its last batch's commit had not written `exams` either.
+    let exams = d.join("w/tenant=acme/tables/exams/data.parquet");
+    let exams_before = read_table(&d.join("w"), "acme", "exams");
+    std::fs::remove_file(&exams).unwrap_or_else(|e| panic!("{e}"));
     // The same killed run had not yet removed a part file its last batch replaced.
     let parts = d.join("w/tenant=acme/tables/assessments");
     let replaced = parts.join("part-099999-g0.parquet");
@@ -552,8 +571,17 @@ fn a_no_op_run_writes_a_missing_data_quality_report() {
     assert!(again.contains("nothing new (0 new raw files"), "{again}");
     assert!(!replaced.exists(), "the replaced part file was left behind");
     assert_eq!(files_under(&parts), kept);
+    assert!(
+        read_table(&d.join("w"), "acme", "exams").equals_missing(&exams_before),
+        "exams written again"
+    );
     let after = dq(&d.join("w"));
-    for field in ["raw_records", "assessments", "exact_duplicates_dropped"] {
+    for field in [
+        "raw_records",
+        "assessments",
+        "exact_duplicates_dropped",
+        "exams",
+    ] {
         assert!(before[field].is_number(), "{field}: {before}");
         assert_eq!(before[field], after[field], "{field}");
     }
@@ -679,7 +707,9 @@ fn newer_versions_of_recent_arrivals_rewrite_only_the_recent_part() {
     let newer: Vec<String> = recent.iter().map(|line| newer_version(line)).collect();
     std::fs::write(d.join("first.ndjson"), first.join("\n") + "\n").unwrap_or_default();
     std::fs::write(d.join("newer.ndjson"), newer.join("\n") + "\n").unwrap_or_default();
-    let recent_part = ["--recent-part-attempts", "30"];
+    // Batches of 400 records, so parts below 100 kept attempts count as small: the first batch's
+    // main part (about 170) is not one, and the next run does not merge it with its recent part.
+    let recent_part = ["--recent-part-attempts", "30", "--batch-records", "400"];
 
     ingest(d, "first.ndjson", "inc", &[]);
     transform(d, "inc", &recent_part);
