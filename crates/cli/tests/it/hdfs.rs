@@ -64,6 +64,32 @@ fn the_whole_pipeline_on_hdfs_answers_like_local_disk() {
             &["transform", "--warehouse", warehouse, "--tenant", &tenant],
         );
     }
+    // What the Kafka path below must answer: the sample alone.
+    let file_overview = report_json(d, "local", &tenant, "overview");
+    // Four small drops more, each applied by a run of its own: the fourth run merges the four
+    // parts before its own, reading and writing them on HDFS as on disk.
+    for seed in 1..=4 {
+        let drop = format!("drop{seed}.ndjson");
+        let seed_arg = (100 + seed).to_string();
+        let args = ["generate", "--tenant", &tenant, "--attempts", "40"];
+        ok(
+            d,
+            &[&args[..], &["--seed", &seed_arg, "--out", &drop]].concat(),
+        );
+        for warehouse in ["local", hdfs.as_str()] {
+            let ingest = ["ingest", "--from-file", &drop, "--tenant", &tenant];
+            ok(d, &[&ingest[..], &["--warehouse", warehouse]].concat());
+            let applied = ok(
+                d,
+                &["transform", "--warehouse", warehouse, "--tenant", &tenant],
+            );
+            assert_eq!(
+                applied.contains(", 4 small parts merged"),
+                seed == 4,
+                "{warehouse}, drop {seed}: {applied}"
+            );
+        }
+    }
     for report in [
         "overview",
         "high-scores",
@@ -115,7 +141,6 @@ fn the_whole_pipeline_on_hdfs_answers_like_local_disk() {
         &["transform", "--warehouse", &hdfs, "--tenant", &kafka_tenant],
     );
     let kafka_overview = report_json(d, &hdfs, &kafka_tenant, "overview");
-    let file_overview = report_json(d, "local", &tenant, "overview");
     assert_eq!(kafka_overview["summary"], file_overview["summary"]);
 }
 
