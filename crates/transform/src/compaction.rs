@@ -156,6 +156,28 @@ mod tests {
     }
 
     #[test]
+    fn a_merge_that_cannot_read_its_parts_changes_nothing() -> std::result::Result<(), String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let store =
+            examlake_core::storage::LocalStorage::new(dir.path()).map_err(|e| e.to_string())?;
+        let tenant = TenantId::parse("acme").map_err(|e| e.to_string())?;
+        // Five small parts whose files are not there.
+        let mut manifest = Manifest {
+            parts: parts(&[10; 5]),
+            next_part: 5,
+            ..Manifest::default()
+        };
+        let before = manifest.clone();
+        let failed = compact(&store, &tenant, &mut manifest, 100, 1000);
+        assert!(
+            matches!(failed, Err(crate::TransformError::Storage(_))),
+            "{failed:?}"
+        );
+        assert_eq!(manifest, before);
+        Ok(())
+    }
+
+    #[test]
     fn a_full_build_of_large_batches_is_left_alone() {
         // Each batch: its main part, then its latest arrivals (5,000).
         let full_build = parts(&[45_000, 5_000, 45_000, 5_000, 45_000, 5_000]);
