@@ -1,7 +1,7 @@
 //! Merging runs of small parts into one part.
 //!
-//! Every batch adds a part to each table (two when it has more than `recent_part_attempts`
-//! kept attempts). A tenant transformed nightly in small increments would therefore gain a part
+//! Every batch adds a part to each table (two when it has at least twice
+//! `recent_part_attempts` kept attempts). A tenant transformed nightly in small increments would therefore gain a part
 //! per night and table for ever, and every reader (reports, `exams`, the key index) opens every
 //! part. At the end of a run that applied new data, consecutive small parts are merged into one
 //! new part, so a tenant has about one part per `batch_records / 4` kept attempts however it
@@ -14,6 +14,7 @@
 
 use std::ops::Range;
 
+use examlake_core::layout::Table;
 use examlake_core::{Storage, TenantId};
 use polars::prelude::*;
 
@@ -22,10 +23,9 @@ use crate::error::{building, Result};
 use crate::manifest::{Manifest, Part};
 use crate::scan;
 use crate::sink;
-use examlake_core::layout::Table;
 
 /// The fewest small parts worth merging. Two would rewrite the merged part nearly every night;
-/// four rewrites each attempt about twice before its part stops being small.
+/// with four, drops of 2,000 attempts are rewritten about 1.5 times each on average.
 const MIN_RUN: usize = 4;
 
 /// Which runs of `parts` to merge: consecutive parts each holding fewer than `small` kept
@@ -55,7 +55,7 @@ pub fn merge_plan(parts: &[Part], small: usize, cap: usize) -> Vec<Range<usize>>
 
 /// Merge the runs of small parts [`merge_plan`] picks, writing the merged parts' files and
 /// replacing the runs by them in `manifest` (the caller saves it). Returns how many parts were
-/// merged away (a run of three merged into one counts three).
+/// merged away (a run of four merged into one counts four).
 pub fn compact(
     store: &dyn Storage,
     tenant: &TenantId,
