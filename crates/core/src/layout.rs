@@ -202,6 +202,12 @@ pub fn tables_manifest_file(tenant: &TenantId) -> Key {
     Key(format!("tenant={tenant}/tables/_manifest.json"))
 }
 
+/// The transform's keen_id index as the last run left it (a cache: rebuilt from the parts when
+/// missing or stale).
+pub fn key_index_file(tenant: &TenantId) -> Key {
+    Key(format!("tenant={tenant}/tables/_key_index.bin"))
+}
+
 /// The data-quality summary of the last transform.
 pub fn data_quality_file(tenant: &TenantId) -> Key {
     Key(format!("tenant={tenant}/tables/data_quality.json"))

@@ -12,6 +12,7 @@
 //! run removes the unreferenced new files. Rows keep their order; `option_counts` and
 //! `question_counts` are derived again from the merged part, like any part's.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use examlake_core::layout::Table;
@@ -54,17 +55,17 @@ pub fn merge_plan(parts: &[Part], small: usize, cap: usize) -> Vec<Range<usize>>
 }
 
 /// Merge the runs of small parts [`merge_plan`] picks, writing the merged parts' files and
-/// replacing the runs by them in `manifest` (the caller saves it). Returns how many parts were
-/// merged away (a run of four merged into one counts four).
+/// replacing the runs by them in `manifest` (the caller saves it). Returns the id of the part
+/// that replaced each merged one.
 pub fn compact(
     store: &dyn Storage,
     tenant: &TenantId,
     manifest: &mut Manifest,
     small: usize,
     cap: usize,
-) -> Result<usize> {
+) -> Result<HashMap<u32, u32>> {
     let plan = merge_plan(&manifest.parts, small, cap);
-    let mut merged_away = 0;
+    let mut merged_into = HashMap::new();
     // From the back, so the ranges still point at the same parts.
     for run in plan.into_iter().rev() {
         let merged = merged_part(
@@ -74,11 +75,13 @@ pub fn compact(
             manifest.next_part,
         )?;
         sink::write_all(store, &merged.files)?;
-        merged_away += run.len();
+        for part in &manifest.parts[run.clone()] {
+            merged_into.insert(part.id, merged.part.id);
+        }
         manifest.next_part += 1;
         manifest.parts.splice(run, [merged.part]);
     }
-    Ok(merged_away)
+    Ok(merged_into)
 }
 
 /// A part made of `parts`, in their order, numbered `id`: its entry and its encoded files.

@@ -270,17 +270,24 @@ pub fn run(
         )?;
         sink::write_all(store, &outcome.files)?;
     }
-    // The index is not needed past the last batch: free it before parts are merged and `exams`
-    // is accumulated.
-    drop(index);
     // Merging is upkeep, not data: a failure leaves the parts as they are (the manifest keeps
     // the merges done before it) rather than failing a run whose batches are committed.
     let (small, cap) = (config.batch_records / 4, config.batch_records);
-    stats.parts_merged = compaction::compact(store, tenant, &mut manifest, small, cap)
-        .unwrap_or_else(|error| {
-            tracing::warn!(message = "transform: small parts left unmerged", tenant = %tenant, %error);
-            0
-        });
+    match compaction::compact(store, tenant, &mut manifest, small, cap) {
+        Ok(merged_into) => {
+            stats.parts_merged = merged_into.len();
+            index.renumber(&merged_into);
+            // Saved for the next run; a failure only costs that run a rebuild of the index.
+            if let Err(error) = index.save(store, tenant, &manifest) {
+                tracing::warn!(message = "transform: keen_id index not saved", tenant = %tenant, %error);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(message = "transform: small parts left unmerged", tenant = %tenant, %error)
+        }
+    }
+    // The index is not needed any more: free it before `exams` is accumulated.
+    drop(index);
     stages.mark("merge small parts");
     write_exams(store, tenant, &mut manifest)?;
     stages.mark("exams");
