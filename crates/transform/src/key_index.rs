@@ -322,8 +322,8 @@ const CACHE_MAGIC: &[u8; 8] = b"EXKIDX01";
 
 impl KeyIndex {
     /// magic, fingerprint, then three runs of (count, count x (hash, part)): the kept entries
-    /// shard by shard in order, the overflow entries, the superseded entries; then an XXH3 of
-    /// everything before it.
+    /// shard by shard in order, the overflow entries, the superseded entries (both sorted); then
+    /// an XXH3 of everything before it.
     fn encode(&mut self, fingerprint: u64) -> Vec<u8> {
         for shard in &mut self.kept.shards {
             if !shard.recent.is_empty() {
@@ -338,11 +338,13 @@ impl KeyIndex {
         let entries = shards.flat_map(|s| s.hashes.iter().copied().zip(s.parts.iter().copied()));
         write_entries(&mut out, kept, entries);
         for map in [&self.kept_overflow, &self.superseded] {
-            let count = map.values().map(Vec::len).sum();
-            let entries = map
+            // Sorted, so equal indexes save equal bytes.
+            let mut entries: Vec<(u64, u32)> = map
                 .iter()
-                .flat_map(|(&hash, parts)| parts.iter().map(move |&part| (hash, part)));
-            write_entries(&mut out, count, entries);
+                .flat_map(|(&hash, parts)| parts.iter().map(move |&part| (hash, part)))
+                .collect();
+            entries.sort_unstable();
+            write_entries(&mut out, entries.len(), entries.into_iter());
         }
         let check = payload_hash(&out);
         out.extend(check.to_le_bytes());
