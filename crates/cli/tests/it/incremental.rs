@@ -96,6 +96,23 @@ fn newer_version(line: &str) -> String {
     event.to_string()
 }
 
+/// The sample's `lines` as drops of `size` new lines (`dropN.ndjson`), then a re-delivery of 50
+/// already-seen messages (`redelivered.ndjson`), then a newer version of line 7, first seen in
+/// drop 0 (`update.ndjson`): (file name, contents).
+fn drops_of(lines: &[&str], size: usize) -> Vec<(String, String)> {
+    let mut drops: Vec<(String, String)> = lines
+        .chunks(size)
+        .enumerate()
+        .map(|(i, chunk)| (format!("drop{i}.ndjson"), chunk.join("\n") + "\n"))
+        .collect();
+    drops.push((
+        "redelivered.ndjson".into(),
+        lines[100..150].join("\n") + "\n",
+    ));
+    drops.push(("update.ndjson".into(), newer_version(lines[7]) + "\n"));
+    drops
+}
+
 #[test]
 fn incremental_runs_read_only_new_files_and_equal_a_full_rebuild() {
     let dir = temp();
@@ -104,22 +121,12 @@ fn incremental_runs_read_only_new_files_and_equal_a_full_rebuild() {
     let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3280);
-    // Four drops of new data, then a re-delivery of 50 already-seen messages, then a newer
-    // version of an attempt first seen in drop 1.
-    let mut drops: Vec<(String, String)> = lines
-        .chunks(820)
-        .enumerate()
-        .map(|(i, chunk)| (format!("drop{i}.ndjson"), chunk.join("\n") + "\n"))
-        .collect();
-    drops.push((
-        "redelivered.ndjson".into(),
-        lines[100..150].join("\n") + "\n",
-    ));
+    // Four drops of new data, then a re-delivery, then a newer version of an attempt.
+    let drops = drops_of(&lines, 820);
     let first_keen_id = serde_json::from_str::<serde_json::Value>(lines[7])
         .ok()
         .and_then(|v| v["keen_id"].as_str().map(str::to_string))
         .unwrap_or_default();
-    drops.push(("update.ndjson".into(), newer_version(lines[7]) + "\n"));
     for (name, body) in &drops {
         std::fs::write(d.join(name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -562,19 +569,13 @@ fn the_saved_index_equals_one_built_from_the_parts() {
     generate_sample(d);
     let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
-    let mut drops: Vec<String> = lines
-        .chunks(600)
-        .map(|chunk| chunk.join("\n") + "\n")
-        .collect();
-    drops.push(lines[100..150].join("\n") + "\n");
-    drops.push(newer_version(lines[7]) + "\n");
+    let drops = drops_of(&lines, 600);
     let saved = |warehouse: &str| d.join(warehouse).join("tenant=acme/tables/_key_index.bin");
     let mut merged = false;
-    for (i, body) in drops.iter().enumerate() {
-        let name = format!("drop{i}.ndjson");
-        std::fs::write(d.join(&name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (i, (name, body)) in drops.iter().enumerate() {
+        std::fs::write(d.join(name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
         for warehouse in ["kept", "rebuilt"] {
-            ingest(d, &name, warehouse, &[]);
+            ingest(d, name, warehouse, &[]);
             if warehouse == "rebuilt" && saved(warehouse).exists() {
                 std::fs::remove_file(saved(warehouse)).unwrap_or_else(|e| panic!("{e}"));
             }
