@@ -78,6 +78,16 @@ impl std::fmt::Debug for BatchWriter {
     }
 }
 
+/// What one writer thread needs besides its store and queue.
+struct Lane {
+    index: usize,
+    retry: Retry,
+    /// Jobs encoded and staged at once (see [`jobs_in_flight`]).
+    in_flight: usize,
+    done: Sender<(usize, LandOutcome)>,
+    failure: FirstFailure,
+}
+
 /// Jobs waiting per thread while one is written. None: submission blocks until a thread takes
 /// the job, so memory holds at most one batch per thread in flight besides the ones being
 /// filled. (One queued job per thread measured no faster on 2 cores and took 120 MB more.)
@@ -91,8 +101,18 @@ impl BatchWriter {
     pub fn spawn(store: Arc<dyn Storage>, retry: Retry, threads: usize) -> Self {
         let (done, outcomes) = mpsc::channel();
         let failure = FirstFailure::default();
+        let in_flight = jobs_in_flight(store.as_ref(), threads);
         let workers = (0..threads.max(1))
-            .map(|index| Worker::spawn(index, store.clone(), retry, &done, &failure))
+            .map(|index| {
+                let lane = Lane {
+                    index,
+                    retry,
+                    in_flight,
+                    done: done.clone(),
+                    failure: failure.clone(),
+                };
+                Worker::spawn(lane, store.clone())
+            })
             .collect();
         BatchWriter {
             workers,
@@ -174,18 +194,11 @@ impl BatchWriter {
 }
 
 impl Worker {
-    fn spawn(
-        index: usize,
-        store: Arc<dyn Storage>,
-        retry: Retry,
-        done: &Sender<(usize, LandOutcome)>,
-        failure: &FirstFailure,
-    ) -> Self {
+    fn spawn(lane: Lane, store: Arc<dyn Storage>) -> Self {
         let (jobs, queue) = mpsc::sync_channel::<LandJob>(QUEUED);
-        let (done, failure) = (done.clone(), failure.clone());
         let thread = std::thread::Builder::new()
-            .name(format!("land-batches-{index}"))
-            .spawn(move || write_in_order(index, store.as_ref(), retry, &queue, &done, &failure))
+            .name(format!("land-batches-{}", lane.index))
+            .spawn(move || write_in_order(&lane, store.as_ref(), &queue))
             .ok();
         Worker {
             jobs: thread.is_some().then_some(jobs),
@@ -209,98 +222,38 @@ impl Drop for BatchWriter {
 }
 
 /// One writer thread: land jobs in order until the first failure (of any thread), then refuse
-/// the rest.
-fn write_in_order(
-    index: usize,
-    store: &dyn Storage,
-    retry: Retry,
-    queue: &Receiver<LandJob>,
-    done: &Sender<(usize, LandOutcome)>,
-    failure: &FirstFailure,
-) {
-    if store.overlaps_writes() {
-        return write_overlapped(index, store, retry, queue, done, failure);
-    }
-    for job in queue {
-        let earlier = lock(failure).clone();
-        let outcome = match earlier {
-            Some(earlier) => LandOutcome {
-                result: Err(job.not_landed(earlier)),
-                job,
-            },
-            None => land_job(store, job, retry),
-        };
-        if let Err(error) = &outcome.result {
-            lock(failure).get_or_insert_with(|| error.to_string());
-        }
-        if done.send((index, outcome)).is_err() {
-            return;
-        }
-    }
-}
-
-/// Jobs a thread keeps in flight on a store whose writes overlap.
-const OVERLAPPED_JOBS: usize = 3;
-
-/// How long a thread with jobs in flight waits for a new job before it looks at them again.
-const POLL: std::time::Duration = std::time::Duration::from_millis(10);
-
-/// A job whose files are being written under temporary names.
-enum Landing<'scope> {
-    /// Not started: an earlier batch had failed.
-    Refused(String),
-    /// Encoding failed.
-    Failed(IngestError),
-    Staging {
-        landed: LandedFiles,
-        raw_key: String,
-        staging: std::thread::ScopedJoinHandle<'scope, Result<Vec<Staged>>>,
-    },
-}
-
-impl Landing<'_> {
-    fn is_ready(&self) -> bool {
-        match self {
-            Landing::Staging { staging, .. } => staging.is_finished(),
-            Landing::Refused(_) | Landing::Failed(_) => true,
-        }
-    }
-}
-
-/// [`write_in_order`] on a store whose writes overlap: up to [`OVERLAPPED_JOBS`] jobs are
-/// written at once, and published in order as each one and those before it are done.
-fn write_overlapped(
-    index: usize,
-    store: &dyn Storage,
-    retry: Retry,
-    queue: &Receiver<LandJob>,
-    done: &Sender<(usize, LandOutcome)>,
-    failure: &FirstFailure,
-) {
+/// the rest. Up to `in_flight` jobs are landed at once, each encoded and staged (written under a
+/// temporary name, or held) on a thread of its own, and published in submission order as each
+/// one and those before it are done.
+fn write_in_order(lane: &Lane, store: &dyn Storage, queue: &Receiver<LandJob>) {
+    let Lane {
+        index,
+        retry,
+        in_flight,
+        ref done,
+        ref failure,
+    } = *lane;
     std::thread::scope(|scope| {
-        let mut in_flight: VecDeque<(LandJob, Landing)> = VecDeque::new();
-        let publish_front = |in_flight: &mut VecDeque<(LandJob, Landing)>| {
-            in_flight.pop_front().is_none_or(|(job, landing)| {
-                let outcome = published(store, retry, job, landing, failure);
+        let mut landing: VecDeque<Landing> = VecDeque::new();
+        let publish_front = |landing: &mut VecDeque<Landing>| {
+            landing.pop_front().is_none_or(|front| {
+                let outcome = published(store, retry, front, failure);
                 done.send((index, outcome)).is_ok()
             })
         };
         loop {
-            while in_flight
-                .front()
-                .is_some_and(|(_, landing)| landing.is_ready())
-            {
-                if !publish_front(&mut in_flight) {
+            while landing.front().is_some_and(Landing::is_ready) {
+                if !publish_front(&mut landing) {
                     return;
                 }
             }
-            if in_flight.len() >= OVERLAPPED_JOBS {
-                if !publish_front(&mut in_flight) {
+            if landing.len() >= in_flight.max(1) {
+                if !publish_front(&mut landing) {
                     return;
                 }
                 continue;
             }
-            let next = if in_flight.is_empty() {
+            let next = if landing.is_empty() {
                 queue.recv().ok()
             } else {
                 match queue.recv_timeout(POLL) {
@@ -310,44 +263,91 @@ fn write_overlapped(
                 }
             };
             let Some(job) = next else { break };
-            let landing = start_landing(scope, store, retry, &job, failure);
-            in_flight.push_back((job, landing));
+            landing.push_back(start_landing(scope, store, retry, job, failure));
         }
-        while !in_flight.is_empty() {
-            if !publish_front(&mut in_flight) {
+        while !landing.is_empty() {
+            if !publish_front(&mut landing) {
                 return;
             }
         }
     });
 }
 
-/// Encode `job`'s files here and write them under temporary names on a thread of their own.
+/// Jobs a thread keeps in flight on a store whose writes overlap (HDFS).
+const OVERLAPPED_JOBS: usize = 3;
+
+/// How long a thread with jobs in flight waits for a new job before it looks at them again.
+const POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Jobs each of `threads` writer threads keeps in flight: on a store whose writes overlap,
+/// [`OVERLAPPED_JOBS`]; else enough to encode on every core (one writer thread on 2 cores
+/// encodes 2 batches at once: one zstd stream per raw file was the bottleneck of file ingest).
+fn jobs_in_flight(store: &dyn Storage, threads: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    jobs_in_flight_for(store.overlaps_writes(), cores, threads)
+}
+
+fn jobs_in_flight_for(overlaps_writes: bool, cores: usize, threads: usize) -> usize {
+    let to_fill_cores = (cores / threads.max(1)).max(1);
+    if overlaps_writes {
+        to_fill_cores.max(OVERLAPPED_JOBS)
+    } else {
+        to_fill_cores
+    }
+}
+
+/// A job whose files are being encoded and staged on a thread of its own.
+enum Landing<'scope> {
+    /// Not started: an earlier batch had failed.
+    Refused(Box<LandJob>, String),
+    /// The job back with its files staged (or the failure), and the raw file's key.
+    Staging(std::thread::ScopedJoinHandle<'scope, (LandJob, Result<StagedBatch>)>),
+}
+
+/// A batch's files, staged and ready to publish.
+struct StagedBatch {
+    landed: LandedFiles,
+    raw_key: String,
+    files: Vec<Staged>,
+}
+
+impl Landing<'_> {
+    fn is_ready(&self) -> bool {
+        match self {
+            Landing::Staging(staging) => staging.is_finished(),
+            Landing::Refused(..) => true,
+        }
+    }
+}
+
+/// Encode `job`'s files and stage them, on a thread of its own.
 fn start_landing<'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     store: &'scope dyn Storage,
     retry: Retry,
-    job: &LandJob,
+    job: LandJob,
     failure: &FirstFailure,
 ) -> Landing<'scope> {
     if let Some(earlier) = lock(failure).clone() {
-        return Landing::Refused(earlier);
+        return Landing::Refused(Box::new(job), earlier);
     }
-    let files = match batch_files(&job.slug, job.first, job.last, &job.landed, &job.refused) {
-        Ok(files) => files,
-        Err(error) => return Landing::Failed(error),
-    };
-    let (landed, raw_key) = (files.landed(), files.raw_key());
-    let (source, first, last) = (job.landed.source.clone(), job.first, job.last);
-    let staging = scope.spawn(move || {
-        retrying(retry, &source, first, last, || {
-            staged_all(store, &files.files)
-        })
-    });
-    Landing::Staging {
-        landed,
-        raw_key,
-        staging,
-    }
+    Landing::Staging(scope.spawn(move || {
+        let staged = staged_batch(store, retry, &job);
+        (job, staged)
+    }))
+}
+
+/// Encode a job's files and stage every one of them, or none.
+fn staged_batch(store: &dyn Storage, retry: Retry, job: &LandJob) -> Result<StagedBatch> {
+    let files = batch_files(&job.slug, job.first, job.last, &job.landed, &job.refused)?;
+    let staged = retrying(retry, &job.landed.source, job.first, job.last, || {
+        staged_all(store, &files.files)
+    })?;
+    Ok(StagedBatch {
+        landed: files.landed(),
+        raw_key: files.raw_key(),
+        files: staged,
+    })
 }
 
 /// Every file staged, or none (those staged before a failure are discarded).
@@ -373,34 +373,30 @@ fn staged_all(
 fn published(
     store: &dyn Storage,
     retry: Retry,
-    job: LandJob,
     landing: Landing,
     failure: &FirstFailure,
 ) -> LandOutcome {
-    let result = match landing {
-        Landing::Refused(earlier) => Err(job.not_landed(earlier)),
-        Landing::Failed(error) => Err(error),
-        Landing::Staging {
-            landed,
-            raw_key,
-            staging,
-        } => {
-            let staged = staging
+    let (job, result) = match landing {
+        Landing::Refused(job, earlier) => {
+            let refused = Err(job.not_landed(earlier));
+            (*job, refused)
+        }
+        Landing::Staging(staging) => {
+            let (job, staged) = staging
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            match (staged, lock(failure).clone()) {
+            let result = match (staged, lock(failure).clone()) {
                 (Err(error), _) => Err(error),
                 (Ok(staged), Some(earlier)) => {
-                    staged.iter().for_each(|file| store.discard(file));
+                    staged.files.iter().for_each(|file| store.discard(file));
                     Err(job.not_landed(earlier))
                 }
-                (Ok(staged), None) => {
-                    publish_in_order(store, retry, &job, &staged).map(|()| {
-                        tracing::debug!(message = "landed batch", key = %raw_key, first = job.first, last = job.last);
-                        landed
-                    })
-                }
-            }
+                (Ok(staged), None) => publish_in_order(store, retry, &job, &staged.files).map(|()| {
+                    tracing::debug!(message = "landed batch", key = %staged.raw_key, first = job.first, last = job.last);
+                    staged.landed
+                }),
+            };
+            (job, result)
         }
     };
     if let Err(error) = &result {
@@ -496,6 +492,45 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(files.len(), 3);
         assert!(writer.finished().is_empty());
+    }
+
+    #[test]
+    fn jobs_encoded_at_once_are_published_in_submission_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = local(dir.path());
+        let tenant = TenantId::parse("acme").unwrap_or_else(|e| panic!("{e}"));
+        // One thread: on 2 cores it encodes 2 jobs at once. Large jobs first and small ones
+        // after, so a later job is often encoded before the one ahead of it.
+        let mut writer = BatchWriter::spawn(store.clone(), Retry::NEVER, 1);
+        let mut outcomes = Vec::new();
+        let mut first = 1;
+        for size in (1..=20).rev().map(|n| n * 500) {
+            outcomes.extend(writer.submit(job(&tenant, first, first + size - 1), store.as_ref()));
+            outcomes.extend(writer.finished());
+            first += size;
+        }
+        outcomes.extend(writer.wait_all());
+        let firsts: Vec<i64> = outcomes.iter().map(|o| o.job.first).collect();
+        let mut sorted = firsts.clone();
+        sorted.sort_unstable();
+        assert_eq!(firsts, sorted);
+        assert_eq!(firsts.len(), 20);
+        assert!(outcomes.iter().all(|o| o.result.is_ok()));
+        let files = store
+            .list(&layout::raw_dir(&tenant))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(files.len(), 20);
+    }
+
+    #[test]
+    fn a_thread_keeps_enough_jobs_in_flight_to_use_every_core() {
+        assert_eq!(jobs_in_flight_for(false, 2, 1), 2);
+        assert_eq!(jobs_in_flight_for(false, 2, 2), 1);
+        assert_eq!(jobs_in_flight_for(false, 1, 4), 1);
+        assert_eq!(jobs_in_flight_for(false, 8, 4), 2);
+        // Writes that wait on a remote service: at least OVERLAPPED_JOBS.
+        assert_eq!(jobs_in_flight_for(true, 2, 2), OVERLAPPED_JOBS);
+        assert_eq!(jobs_in_flight_for(true, 16, 1), 16);
     }
 
     #[test]
