@@ -226,6 +226,11 @@ pub struct TransformArgs {
     /// this small part instead of the whole batch's part.
     #[arg(long, default_value_t = examlake_transform::DEFAULT_RECENT_PART_ATTEMPTS)]
     pub recent_part_attempts: usize,
+    /// Leave small parts as they are: by default a run that applied new data ends by merging
+    /// runs of four or more consecutive small parts (see --batch-records) into one, rewriting
+    /// them. With this flag every batch's parts stay as written (more files for readers to open).
+    #[arg(long)]
+    pub no_merge: bool,
     /// Rebuild every table from all raw files instead of applying only the new ones (also done
     /// automatically when the test-record rules change). Readers see the old tables until it ends.
     #[arg(long)]

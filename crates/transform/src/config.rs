@@ -19,6 +19,9 @@ pub struct TransformConfig {
     pub recent_part_attempts: usize,
     /// Rebuild every table from all raw files instead of applying only new ones.
     pub full_rebuild: bool,
+    /// At the end of a run, merge runs of small parts (see `compaction`). Off, every batch's
+    /// parts stay as written.
+    pub merge_small_parts: bool,
     /// Take the tenant's transform lock even when its holder may still be running (see `lock`).
     pub break_lock: bool,
 }
@@ -43,6 +46,7 @@ impl TransformConfig {
             batch_records: DEFAULT_BATCH_RECORDS,
             recent_part_attempts: DEFAULT_RECENT_PART_ATTEMPTS,
             full_rebuild: false,
+            merge_small_parts: true,
             break_lock: false,
         }
     }

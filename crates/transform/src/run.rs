@@ -273,7 +273,12 @@ pub fn run(
     // Merging is upkeep, not data: a failure leaves the parts as they are (the manifest keeps
     // the merges done before it) rather than failing a run whose batches are committed.
     let (small, cap) = (config.batch_records / 4, config.batch_records);
-    match compaction::compact(store, tenant, &mut manifest, small, cap) {
+    let merged = if config.merge_small_parts {
+        compaction::compact(store, tenant, &mut manifest, small, cap)
+    } else {
+        Ok(Default::default())
+    };
+    match merged {
         Ok(merged_into) => {
             stats.parts_merged = merged_into.len();
             index.renumber(&merged_into);

@@ -37,6 +37,7 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
             batch_records: args.batch_records,
             recent_part_attempts: args.recent_part_attempts,
             full_rebuild: args.full_rebuild,
+            merge_small_parts: !args.no_merge,
             break_lock: args.break_lock,
             ..TransformConfig::new(tenant)
         };

@@ -607,6 +607,43 @@ fn the_saved_index_equals_one_built_from_the_parts() {
     }
 }
 
+/// `--no-merge` leaves every batch's parts as written; the tables hold the same rows as those of a
+/// warehouse whose small parts were merged.
+#[test]
+fn with_no_merge_small_parts_stay_as_written() {
+    let dir = temp();
+    let d = dir.path();
+    generate_sample(d);
+    let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut merged, mut unmerged) = (false, false);
+    for (name, body) in drops_of(&lines, 600) {
+        std::fs::write(d.join(&name), body).unwrap_or_else(|e| panic!("{name}: {e}"));
+        ingest(d, &name, "merged", &[]);
+        merged |= transform(d, "merged", &[]).contains("small parts merged");
+        ingest(d, &name, "unmerged", &[]);
+        unmerged |= transform(d, "unmerged", &["--no-merge"]).contains("small parts merged");
+    }
+    assert!(
+        merged && !unmerged,
+        "merged: {merged}, unmerged: {unmerged}"
+    );
+    let (fewer, more) = (parts(&d.join("merged")), parts(&d.join("unmerged")));
+    assert!(fewer.len() < more.len(), "{fewer:?} against {more:?}");
+    let without_ingest_time =
+        |df: &DataFrame| df.drop("received_at").unwrap_or_else(|_| df.clone());
+    let tables = (
+        part_tables(&d.join("merged")),
+        part_tables(&d.join("unmerged")),
+    );
+    for ((table, _), (a, b)) in PART_TABLES.iter().zip(tables.0.iter().zip(&tables.1)) {
+        assert!(
+            without_ingest_time(a).equals_missing(&without_ingest_time(b)),
+            "{table} differs"
+        );
+    }
+}
+
 /// A run killed after its last commit but before its report leaves no `data_quality.json`, and
 /// the part files it replaced (a first build: no `exams` either); the next run, with nothing new
 /// to apply, writes the report and `exams` (and only then) and removes those files.
