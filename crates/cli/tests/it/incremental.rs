@@ -592,16 +592,18 @@ fn the_saved_index_equals_one_built_from_the_parts() {
         );
     }
     assert!(merged, "small parts were merged along the way");
-    // The same rows, but for the ingest times the two warehouses' landings record.
+    assert_same_rows_but_ingest_times(&d.join("kept"), &d.join("rebuilt"));
+}
+
+/// The per-attempt tables of two warehouses hold the same rows, but for the ingest times their
+/// own landings recorded.
+fn assert_same_rows_but_ingest_times(a: &Path, b: &Path) {
     let without_ingest_time =
         |df: &DataFrame| df.drop("received_at").unwrap_or_else(|_| df.clone());
-    let (kept, rebuilt) = (
-        part_tables(&d.join("kept")),
-        part_tables(&d.join("rebuilt")),
-    );
-    for ((table, _), (kept, rebuilt)) in PART_TABLES.iter().zip(kept.iter().zip(&rebuilt)) {
+    let (a, b) = (part_tables(a), part_tables(b));
+    for ((table, _), (a, b)) in PART_TABLES.iter().zip(a.iter().zip(&b)) {
         assert!(
-            without_ingest_time(kept).equals_missing(&without_ingest_time(rebuilt)),
+            without_ingest_time(a).equals_missing(&without_ingest_time(b)),
             "{table} differs"
         );
     }
@@ -630,18 +632,7 @@ fn with_no_merge_small_parts_stay_as_written() {
     );
     let (fewer, more) = (parts(&d.join("merged")), parts(&d.join("unmerged")));
     assert!(fewer.len() < more.len(), "{fewer:?} against {more:?}");
-    let without_ingest_time =
-        |df: &DataFrame| df.drop("received_at").unwrap_or_else(|_| df.clone());
-    let tables = (
-        part_tables(&d.join("merged")),
-        part_tables(&d.join("unmerged")),
-    );
-    for ((table, _), (a, b)) in PART_TABLES.iter().zip(tables.0.iter().zip(&tables.1)) {
-        assert!(
-            without_ingest_time(a).equals_missing(&without_ingest_time(b)),
-            "{table} differs"
-        );
-    }
+    assert_same_rows_but_ingest_times(&d.join("merged"), &d.join("unmerged"));
 }
 
 /// A run killed after its last commit but before its report leaves no `data_quality.json`, and
