@@ -149,7 +149,12 @@ pub fn evaluate(
 }
 
 /// The report as Markdown.
-pub fn to_markdown(tenant: &str, reconciliation: &Reconciliation, rules: &[RuleOutcome]) -> String {
+pub fn to_markdown(
+    tenant: &str,
+    reconciliation: &Reconciliation,
+    rules: &[RuleOutcome],
+    upkeep_warnings: &[String],
+) -> String {
     let r = reconciliation;
     let mut out = format!(
         "# Data quality — tenant {tenant}\n\nReconciliation: {} raw records = {} kept + {} quarantined + {} dropped duplicates ({}).\n\n",
@@ -173,6 +178,12 @@ pub fn to_markdown(tenant: &str, reconciliation: &Reconciliation, rules: &[RuleO
         let _ = writeln!(out, "\n**{}** examples:\n", rule.rule);
         for example in &rule.examples {
             let _ = writeln!(out, "- {example}");
+        }
+    }
+    if !upkeep_warnings.is_empty() {
+        out += "\n**Upkeep warnings** (the run's data is committed; these did not fail it):\n\n";
+        for warning in upkeep_warnings {
+            let _ = writeln!(out, "- {warning}");
         }
     }
     out

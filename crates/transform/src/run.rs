@@ -95,6 +95,11 @@ pub struct RunStats {
     /// Small parts merged into larger ones at the end of the run (see `compaction`).
     #[serde(default)]
     pub parts_merged: usize,
+    /// Upkeep that failed without failing the run (its batches are committed): a merge of small
+    /// parts, the save of the keen_id index. What failed and why; repeated by every run it
+    /// recurs in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Bring the tenant's tables up to date with its raw files: only raw files no earlier run
@@ -285,10 +290,16 @@ pub fn run(
             // Saved for the next run; a failure only costs that run a rebuild of the index.
             if let Err(error) = index.save(store, tenant, &manifest) {
                 tracing::warn!(message = "transform: keen_id index not saved", tenant = %tenant, %error);
+                stats.warnings.push(format!(
+                    "keen_id index not saved (the next run builds it from the parts): {error}"
+                ));
             }
         }
         Err(error) => {
-            tracing::warn!(message = "transform: small parts left unmerged", tenant = %tenant, %error)
+            tracing::warn!(message = "transform: small parts left unmerged", tenant = %tenant, %error);
+            stats
+                .warnings
+                .push(format!("small parts left unmerged: {error}"));
         }
     }
     // The index is not needed any more: free it before `exams` is accumulated.
@@ -485,8 +496,12 @@ fn summarize(
             &serde_json::to_vec_pretty(&summary)?,
         )?;
         if let Some(reconciliation) = &summary.reconciliation {
-            let markdown =
-                data_quality::to_markdown(tenant.as_str(), reconciliation, &summary.rules);
+            let markdown = data_quality::to_markdown(
+                tenant.as_str(),
+                reconciliation,
+                &summary.rules,
+                &summary.run.warnings,
+            );
             store.write_atomic(
                 &layout::data_quality_markdown_file(tenant),
                 markdown.as_bytes(),

@@ -115,6 +115,9 @@ pub fn print_summary(s: &DataQualitySummary) {
         "transform {}: {} raw records -> {} assessments, {} questions, {} exams; quarantined {} test records, {} schema violations, {} superseded versions; dropped {} exact duplicates; flagged {} count mismatches",
         s.tenant, s.raw_records, s.assessments, s.questions, s.exams, s.test_records, s.schema_violations, s.superseded_versions, s.exact_duplicates_dropped, s.counts_mismatches
     );
+    for warning in &run.warnings {
+        println!("  warning: {warning}");
+    }
     if let Some(r) = &s.reconciliation {
         println!(
             "  reconciliation: {} raw = {} kept + {} quarantined + {} dropped duplicates ({})",

@@ -635,6 +635,62 @@ fn with_no_merge_small_parts_stay_as_written() {
     assert_same_rows_but_ingest_times(&d.join("merged"), &d.join("unmerged"));
 }
 
+/// A merge of small parts that fails (here: a part's `options` file is damaged) does not fail the
+/// run: its batch is committed, the parts stay as they were, and the failure is said in the
+/// run's summary, in `data_quality.json` and in `data_quality.md`.
+#[test]
+fn a_failed_merge_is_reported_and_the_run_still_commits() {
+    let dir = temp();
+    let d = dir.path();
+    generate_sample(d);
+    let text = std::fs::read_to_string(d.join("all.ndjson")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut drops = lines.chunks(600).enumerate();
+    for (i, chunk) in drops.by_ref().take(5) {
+        let name = format!("drop{i}.ndjson");
+        std::fs::write(d.join(&name), chunk.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+        ingest(d, &name, "w", &[]);
+        transform(d, "w", &["--no-merge"]);
+    }
+    let before = parts(&d.join("w"));
+    assert_eq!(before.len(), 5, "{before:?}");
+    let (id, generation, _) = before[1];
+    let damaged = d.join(format!(
+        "w/tenant=acme/tables/options/part-{id:06}-g{generation}.parquet"
+    ));
+    std::fs::write(&damaged, b"not parquet").unwrap_or_else(|e| panic!("{damaged:?}: {e}"));
+
+    let (i, chunk) = drops.next().unwrap_or_else(|| panic!("a sixth drop"));
+    let name = format!("drop{i}.ndjson");
+    std::fs::write(d.join(&name), chunk.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+    ingest(d, &name, "w", &[]);
+    let output = transform(d, "w", &[]);
+    assert!(
+        output.contains("warning: small parts left unmerged"),
+        "{output}"
+    );
+    let after = parts(&d.join("w"));
+    assert_eq!(
+        after.len(),
+        6,
+        "the batch's part is committed, none merged: {after:?}"
+    );
+    // The same parts (a later batch may rewrite one: same id, next generation).
+    let ids = |parts: &[(u64, u64, u64)]| parts.iter().map(|p| p.0).collect::<Vec<_>>();
+    assert_eq!(ids(&after[..5]), ids(&before));
+    let report = dq(&d.join("w"));
+    let warnings = report["run"]["warnings"].to_string();
+    assert!(warnings.contains("small parts left unmerged"), "{report}");
+    let markdown =
+        std::fs::read_to_string(d.join("w/tenant=acme/tables/data_quality.md")).unwrap_or_default();
+    assert!(markdown.contains("small parts left unmerged"), "{markdown}");
+    assert_eq!(read_table(&d.join("w"), "acme", "assessments").height(), {
+        let total = report["assessments"].as_u64().unwrap_or(0) as usize;
+        assert!(total > 3000, "{report}");
+        total
+    });
+}
+
 /// A run killed after its last commit but before its report leaves no `data_quality.json`, and
 /// the part files it replaced (a first build: no `exams` either); the next run, with nothing new
 /// to apply, writes the report and `exams` (and only then) and removes those files.
