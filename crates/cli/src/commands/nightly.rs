@@ -39,6 +39,8 @@ struct TenantOutcome {
     reports_written: usize,
     duration_secs: f64,
     error: Option<String>,
+    /// Upkeep of the transform that failed without failing it (see `RunStats::warnings`).
+    upkeep_warnings: Vec<String>,
 }
 
 pub fn nightly(args: &NightlyArgs, quiet: bool) -> Result<()> {
@@ -71,6 +73,9 @@ pub fn nightly(args: &NightlyArgs, quiet: bool) -> Result<()> {
             o.tenant, o.status, o.files, o.attempts_added, o.quarantined, o.dq_warnings, o.dq_errors, o.reports_written, o.duration_secs,
             o.error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()
         );
+        for warning in &o.upkeep_warnings {
+            println!("  warning: {warning}");
+        }
     }
     let summary = json!({ "date": date.to_string(), "finished_at": Utc::now().to_rfc3339(), "tenants": outcomes });
     let summary_path = args.reports.join(format!("nightly-{date}.json"));
@@ -175,6 +180,7 @@ fn run_tenant(
         reports_written: 0,
         duration_secs: 0.0,
         error: None,
+        upkeep_warnings: Vec::new(),
     };
     match kafka {
         Some(Ok(summary)) => {
@@ -249,6 +255,7 @@ fn run_tenant_steps(
     }
     let summary =
         transform::transform_tenant(store.as_ref(), TransformConfig::new(tenant.clone()), quiet)?;
+    outcome.upkeep_warnings.clone_from(&summary.run.warnings);
     outcome.dq_warnings = summary
         .rules
         .iter()

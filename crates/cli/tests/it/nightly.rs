@@ -483,3 +483,69 @@ fn config_file_settings_apply_below_the_environment_and_check_masks_secrets() {
         "{stderr}"
     );
 }
+
+/// Upkeep of the transform that fails without failing it (here a merge of small parts, one of
+/// whose `options` files is damaged) is said in the nightly line and in the nightly summary; the
+/// tenant's run still succeeds and its reports are written.
+#[test]
+fn a_failed_merge_is_said_in_the_nightly_summary() {
+    let dir = temp();
+    let d = dir.path();
+    let generate = |seed: u32, out: &str| {
+        let seed = seed.to_string();
+        ok(
+            d,
+            &[
+                "generate",
+                "--tenant",
+                "acme",
+                "--attempts",
+                "200",
+                "--seed",
+                &seed,
+                "--out",
+                out,
+            ],
+        );
+    };
+    // Five small parts, left unmerged.
+    for day in 1..=5 {
+        let file = format!("day{day}.ndjson");
+        generate(day, &file);
+        ok(
+            d,
+            &[
+                "ingest",
+                "--from-file",
+                &file,
+                "--tenant",
+                "acme",
+                "--warehouse",
+                "w",
+            ],
+        );
+        ok(d, &["transform", "--warehouse", "w", "--no-merge"]);
+    }
+    let options = d.join("w/tenant=acme/tables/options");
+    let mut files: Vec<_> = std::fs::read_dir(&options)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5, "{files:?}");
+    std::fs::write(&files[1], b"not parquet").unwrap_or_else(|e| panic!("{e}"));
+
+    std::fs::create_dir_all(d.join("drop/acme")).unwrap_or_else(|e| panic!("{e}"));
+    generate(6, "drop/acme/day6.ndjson");
+    let output = ok(d, &NIGHTLY);
+    assert!(output.contains("nightly acme: ok"), "{output}");
+    assert!(
+        output.contains("  warning: small parts left unmerged"),
+        "{output}"
+    );
+    let warnings = tenant(&summary(d), "acme")["upkeep_warnings"].to_string();
+    assert!(warnings.contains("small parts left unmerged"), "{warnings}");
+    assert!(d.join("r/acme/latest/index.html").is_file());
+}
