@@ -36,8 +36,26 @@ fn keep_freed_memory_a_second() {
     }
 }
 
+/// Transparent huge pages off for this process, unless `MIMALLOC_ALLOW_THP` is set (mimalloc
+/// reads that variable at start, before `main`, and then decides this itself). With huge pages,
+/// a fault zeroes and maps 2 MB at once, and memory mimalloc gives back comes in again 2 MB at a
+/// time. Measured at 1M attempts: transform 844 against 898 MB peak (5 pairs), file ingest 506
+/// against 554 MB (3 pairs), the same wall time.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+        #[allow(unsafe_code)]
+        // SAFETY: prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) sets one flag of this process and reads
+        // no memory; a failure (an old kernel) leaves huge pages allowed, so it is ignored.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0)
+        };
+    }
+}
+
 fn main() -> ExitCode {
     keep_freed_memory_a_second();
+    no_transparent_huge_pages();
     let args: Vec<String> = std::env::args().collect();
     if let Err(message) = config::load(&args) {
         eprintln!("error: {message}");

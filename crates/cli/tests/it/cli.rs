@@ -105,3 +105,45 @@ fn wrong_tenant_path_or_report_exit_2_with_one_line() {
         "--threshold 2",
     );
 }
+
+/// The binary turns transparent huge pages off for itself (see `main.rs`), unless
+/// `MIMALLOC_ALLOW_THP` is set: read from the kernel's view of a running `examlake` process (a
+/// Kafka ingest with no broker to reach keeps running until it is killed).
+#[cfg(target_os = "linux")]
+#[test]
+fn transparent_huge_pages_are_off_for_the_process() {
+    let dir = temp();
+    let thp_enabled = |allow: Option<&str>| -> Option<String> {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_examlake"));
+        command
+            .args(["ingest", "--brokers", "127.0.0.1:1", "--tenant", "acme"])
+            .args(["--warehouse", "w"])
+            .current_dir(dir.path())
+            .env_remove("MIMALLOC_ALLOW_THP")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if let Some(allow) = allow {
+            command.env("MIMALLOC_ALLOW_THP", allow);
+        }
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("{e}"));
+        // Once the consumer has logged (main has long run its first lines), read the flag.
+        let mut first_line = String::new();
+        if let Some(stderr) = child.stderr.take() {
+            let _ =
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first_line);
+        }
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()));
+        let _ = child.kill();
+        let _ = child.wait();
+        status
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:").map(|v| v.trim().to_string()))
+    };
+    let Some(default) = thp_enabled(None) else {
+        eprintln!("this kernel does not show THP_enabled in /proc/PID/status: nothing to check");
+        return;
+    };
+    assert_eq!(default, "0");
+    assert_eq!(thp_enabled(Some("1")).as_deref(), Some("1"));
+}
