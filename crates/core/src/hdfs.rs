@@ -70,7 +70,7 @@ impl HdfsStorage {
 
     /// Write `bytes` complete under a temporary name beside `key`
     /// (`.<name>.<pid><tag>.inprogress`); returns that name and `key`'s path.
-    fn write_temp(&self, key: &Key, tag: &str, bytes: &[u8]) -> Result<(String, String)> {
+    fn write_temp(&self, key: &Key, tag: &str, payload: bytes::Bytes) -> Result<(String, String)> {
         self.ensure_tenant_root(key)?;
         let path = self.path_of(key);
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
@@ -79,7 +79,6 @@ impl HdfsStorage {
             overwrite: true,
             ..WriteOptions::default()
         };
-        let payload = bytes::Bytes::copy_from_slice(bytes);
         self.runtime
             .block_on(async {
                 let mut writer = self.client.create(&temp, &options).await?;
@@ -167,13 +166,13 @@ impl Storage for HdfsStorage {
     }
 
     fn write_atomic(&self, key: &Key, bytes: &[u8]) -> Result<()> {
-        let (temp, path) = self.write_temp(key, "", bytes)?;
+        let (temp, path) = self.write_temp(key, "", bytes::Bytes::copy_from_slice(bytes))?;
         self.runtime
             .block_on(self.client.rename(&temp, &path, true))
             .map_err(|e| self.error("writing", &path, e))
     }
 
-    fn stage(&self, key: &Key, bytes: &[u8]) -> Result<Staged> {
+    fn stage(&self, key: &Key, bytes: bytes::Bytes) -> Result<Staged> {
         let (temp, _) = self.write_temp(key, "", bytes)?;
         Ok(Staged::Written {
             key: key.clone(),
@@ -204,7 +203,7 @@ impl Storage for HdfsStorage {
     }
 
     fn create_new(&self, key: &Key, bytes: &[u8]) -> Result<bool> {
-        let (temp, path) = self.write_temp(key, ".new", bytes)?;
+        let (temp, path) = self.write_temp(key, ".new", bytes::Bytes::copy_from_slice(bytes))?;
         // A rename without overwrite fails when the target exists.
         match self
             .runtime

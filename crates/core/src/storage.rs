@@ -10,6 +10,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The shared byte buffer staged files are held in (re-exported so writers need no dependency of their own).
+pub use bytes::Bytes;
+
 use crate::error::{CoreError, Result};
 use crate::layout::Key;
 
@@ -17,7 +20,7 @@ use crate::layout::Key;
 #[derive(Debug)]
 pub enum Staged {
     /// Only held in memory; publishing writes it atomically.
-    Held { key: Key, bytes: Vec<u8> },
+    Held { key: Key, bytes: Bytes },
     /// Already written under the temporary name `temp` beside its key; publishing renames it.
     Written { key: Key, temp: String },
 }
@@ -63,11 +66,12 @@ pub trait Storage: Send + Sync + Debug {
     /// Write `bytes` for `key` without making them visible yet: [`Storage::publish`] does, in
     /// whatever order the caller needs, and [`Storage::discard`] drops them. Lets a writer overlap
     /// slow writes and still make its files appear in order. By default the bytes are only held,
-    /// and `publish` writes them atomically.
-    fn stage(&self, key: &Key, bytes: &[u8]) -> Result<Staged> {
+    /// and `publish` writes them atomically. `bytes` is shared, not copied: a writer that
+    /// stages a file again after a failure keeps one buffer.
+    fn stage(&self, key: &Key, bytes: Bytes) -> Result<Staged> {
         Ok(Staged::Held {
             key: key.clone(),
-            bytes: bytes.to_vec(),
+            bytes,
         })
     }
 

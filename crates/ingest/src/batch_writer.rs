@@ -353,11 +353,11 @@ fn staged_batch(store: &dyn Storage, retry: Retry, job: &LandJob) -> Result<Stag
 /// Every file staged, or none (those staged before a failure are discarded).
 fn staged_all(
     store: &dyn Storage,
-    files: &[(examlake_core::layout::Key, Vec<u8>)],
+    files: &[(examlake_core::layout::Key, examlake_core::storage::Bytes)],
 ) -> Result<Vec<Staged>> {
     let mut staged = Vec::with_capacity(files.len());
     for (key, bytes) in files {
-        match store.stage(key, bytes) {
+        match store.stage(key, bytes.clone()) {
             Ok(file) => staged.push(file),
             Err(error) => {
                 staged.iter().for_each(|file| store.discard(file));
@@ -671,7 +671,11 @@ mod tests {
         fn local_path(&self, key: &layout::Key) -> Option<std::path::PathBuf> {
             self.inner.local_path(key)
         }
-        fn stage(&self, key: &layout::Key, bytes: &[u8]) -> examlake_core::Result<Staged> {
+        fn stage(
+            &self,
+            key: &layout::Key,
+            bytes: examlake_core::storage::Bytes,
+        ) -> examlake_core::Result<Staged> {
             use std::sync::atomic::Ordering::SeqCst;
             let n = self.staged.fetch_add(1, SeqCst) + 1;
             let now = self.in_flight.fetch_add(1, SeqCst) + 1;
@@ -680,7 +684,7 @@ mod tests {
             self.in_flight.fetch_sub(1, SeqCst);
             Ok(Staged::Held {
                 key: key.clone(),
-                bytes: bytes.to_vec(),
+                bytes,
             })
         }
         fn publish(&self, staged: &Staged) -> examlake_core::Result<()> {

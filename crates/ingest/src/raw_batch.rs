@@ -259,7 +259,7 @@ pub(crate) fn land_batch(
 /// A batch's files, encoded, in the order they must appear: the quarantine file (if any record
 /// was refused), then the raw file.
 pub(crate) struct BatchFiles {
-    pub files: Vec<(layout::Key, Vec<u8>)>,
+    pub files: Vec<(layout::Key, examlake_core::storage::Bytes)>,
 }
 
 impl BatchFiles {
@@ -290,11 +290,11 @@ pub(crate) fn batch_files(
     if !refused.is_empty() {
         let key = layout::ingest_quarantine_file(&refused.tenant, date, slug, first, last);
         let bytes = encoded(&key, refused)?;
-        files.push((key, bytes));
+        files.push((key, bytes.into()));
     }
     let key = layout::raw_file(&landed.tenant, date, slug, first, last);
     let bytes = encoded(&key, landed)?;
-    files.push((key, bytes));
+    files.push((key, bytes.into()));
     Ok(BatchFiles { files })
 }
 
