@@ -259,3 +259,115 @@ fn restarting_hdfs_mid_ingest_loses_and_duplicates_nothing() {
     assert_exactly_once(&keys);
     assert_eq!(keys.len() as i64, n);
 }
+
+/// A file ingest to HDFS keeps several batches in flight (each waits about half a second for the
+/// NameNode), so a SIGKILL leaves temporary files. Running the same ingest again lands every line
+/// exactly once, the transform never reads a temporary file, and `retention` deletes a
+/// temporary file only once it is old enough to be no write in flight.
+#[test]
+fn a_file_ingest_to_hdfs_killed_mid_run_and_run_again_lands_every_line_once() {
+    let _shared = HDFS
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = temp();
+    let d = dir.path();
+    let hdfs = hdfs_warehouse("killed");
+    let tenant = unique("hk");
+    let n: i64 = 20_000;
+    let attempts = n.to_string();
+    let generate = [
+        "generate",
+        "--tenant",
+        &tenant,
+        "--attempts",
+        &attempts,
+        "--out",
+        "input.ndjson",
+    ];
+    ok(d, &generate);
+    let ingest = [
+        "ingest",
+        "--from-file",
+        "input.ndjson",
+        "--tenant",
+        &tenant,
+        "--warehouse",
+        &hdfs,
+        "--batch-records",
+        "250",
+    ];
+    let mut killed = super::kafka::spawn(d, &ingest, "killed.log");
+    super::kafka::wait_until(
+        "the first batches on HDFS",
+        std::time::Duration::from_secs(120),
+        || {
+            let exited = killed.try_wait().ok().flatten();
+            assert!(exited.is_none(), "ingest ended before it was killed");
+            landed_by_names(&hdfs, &tenant) >= 1_000
+        },
+    );
+    super::kafka::signal(&killed, "KILL");
+    let _ = killed.wait();
+    let landed_before = landed_by_names(&hdfs, &tenant);
+    assert!(landed_before < n, "everything landed before the kill");
+    let store = examlake_core::storage::open(&hdfs).unwrap_or_else(|e| panic!("{e}"));
+    let raw = examlake_core::layout::Key::parse(&format!("tenant={tenant}/raw"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let left_by_the_kill = store
+        .list_unfinished(&raw)
+        .unwrap_or_else(|e| panic!("{e}"));
+    println!(
+        "killed after {landed_before} of {n} lines landed; {} temporary file(s) left",
+        left_by_the_kill.len()
+    );
+
+    let again = ok(d, &ingest);
+    assert!(
+        again.contains(&format!("skipped {landed_before} already landed")),
+        "{again}"
+    );
+    let (keys, _) = landed_rows_at(&hdfs, &tenant);
+    let mut lines: Vec<i64> = keys.iter().map(|(_, line)| *line).collect();
+    lines.sort_unstable();
+    assert_eq!(lines, (1..=n).collect::<Vec<i64>>(), "not every line once");
+
+    // The transform reads finished raw files only: every line is counted once.
+    let transformed = ok(d, &["transform", "--warehouse", &hdfs, "--tenant", &tenant]);
+    assert!(
+        transformed.contains(&format!("{n} raw records ->")) && transformed.contains("(holds)"),
+        "{transformed}"
+    );
+
+    // A temporary file of an ingest killed two days ago or more is deleted, today's are kept.
+    let old = examlake_core::layout::Key::parse(&format!(
+        "tenant={tenant}/raw/date=2016-01-01/file-000000000001-000000000009.parquet"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .stage(&old, examlake_core::storage::Bytes::from_static(b"partial"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let unfinished = || {
+        store
+            .list_unfinished(&raw)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert_eq!(unfinished().len(), left_by_the_kill.len() + 1);
+    let retention = ok(
+        d,
+        &[
+            "retention",
+            "--reports",
+            "reports",
+            "--raw-keep-days",
+            "30",
+            "--warehouse",
+            &hdfs,
+            "--apply",
+        ],
+    );
+    assert!(
+        retention.contains("1 unfinished write of killed ingests deleted"),
+        "{retention}"
+    );
+    assert_eq!(unfinished(), left_by_the_kill, "{retention}");
+}
