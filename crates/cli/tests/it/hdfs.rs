@@ -296,26 +296,35 @@ fn a_file_ingest_to_hdfs_killed_mid_run_and_run_again_lands_every_line_once() {
         "--batch-records",
         "250",
     ];
+    let store = examlake_core::storage::open(&hdfs).unwrap_or_else(|e| panic!("{e}"));
+    let raw = examlake_core::layout::Key::parse(&format!("tenant={tenant}/raw"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let unfinished = || {
+        store
+            .list_unfinished(&raw)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
     let mut killed = super::kafka::spawn(d, &ingest, "killed.log");
+    // Killed while writes are in flight: some batches landed, and a temporary file is seen (an
+    // HDFS write takes about 0.5 s, far longer than from this check to the kill).
     super::kafka::wait_until(
-        "the first batches on HDFS",
+        "the first batches on HDFS, with writes in flight",
         std::time::Duration::from_secs(120),
         || {
             let exited = killed.try_wait().ok().flatten();
             assert!(exited.is_none(), "ingest ended before it was killed");
-            landed_by_names(&hdfs, &tenant) >= 1_000
+            landed_by_names(&hdfs, &tenant) >= 1_000 && !unfinished().is_empty()
         },
     );
     super::kafka::signal(&killed, "KILL");
     let _ = killed.wait();
     let landed_before = landed_by_names(&hdfs, &tenant);
     assert!(landed_before < n, "everything landed before the kill");
-    let store = examlake_core::storage::open(&hdfs).unwrap_or_else(|e| panic!("{e}"));
-    let raw = examlake_core::layout::Key::parse(&format!("tenant={tenant}/raw"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let left_by_the_kill = store
-        .list_unfinished(&raw)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let left_by_the_kill = unfinished();
+    assert!(
+        !left_by_the_kill.is_empty(),
+        "the kill left no temporary file: it did not happen with writes in flight"
+    );
     println!(
         "killed after {landed_before} of {n} lines landed; {} temporary file(s) left",
         left_by_the_kill.len()
@@ -346,11 +355,6 @@ fn a_file_ingest_to_hdfs_killed_mid_run_and_run_again_lands_every_line_once() {
     store
         .stage(&old, examlake_core::storage::Bytes::from_static(b"partial"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let unfinished = || {
-        store
-            .list_unfinished(&raw)
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
     assert_eq!(unfinished().len(), left_by_the_kill.len() + 1);
     let retention = ok(
         d,
