@@ -4,7 +4,9 @@
 # way (spark.read.json with inference + explode) and the serde_json parse floor.
 # Set SKIP_PYSPARK=1 to leave PySpark out (it needs several minutes at 1M), SKIP_PYTHON_POLARS=1
 # to leave Python Polars out (it needs about 4.7 GB per 100k attempts). Prints wall time, MB/s,
-# peak RSS and each one's ratio to examlake.
+# peak RSS and each one's ratio to examlake. Then it times the least work any design must do
+# (examples/mandatory_work.rs: read, check, compress, decompress and parse every line, each on one
+# thread; SKIP_LEAST_WORK=1 leaves it out) and sets that bound beside the speed targets of issue 3.
 #
 # Usage: bench/compare_transform.sh [ATTEMPTS]   (default 100000; data in ./bench-data, git-ignored)
 set -euo pipefail
@@ -47,3 +49,18 @@ for row in "${results[@]}"; do
   awk -v n="$name" -v s="$secs" -v mb="$MB" -v r="$rss" -v b="$base" \
     'BEGIN { printf "| %-18s | %8.1f | %8.1f | %12d | %21.2fx |\n", n, s, mb / s, r, s / b }'
 done
+
+if [ -z "${SKIP_LEAST_WORK:-}" ]; then
+  echo
+  least=$(POLARS_MAX_THREADS=1 "$BIN/examples/mandatory_work" "$INPUT")
+  echo "$least"
+  # "with bare zstd: … at least S s of wall time on C cores …"
+  bound=$(echo "$least" | sed -n 's/^with bare zstd: .* at least \([0-9.]*\) s of wall.*/\1/p')
+  for row in "${results[@]}"; do
+    read -r name secs _ <<< "$row"
+    case "$name" in
+      duckdb) awk -v s="$secs" -v b="$bound" 'BEGIN { printf "2x faster than DuckDB = %.2f s; the least work needs %.2f s (%.2fx that)\n", s / 2, b, b / (s / 2) }' ;;
+      pyspark_seed) awk -v s="$secs" -v b="$bound" 'BEGIN { printf "10x faster than PySpark = %.2f s; the least work needs %.2f s (%.2fx that)\n", s / 10, b, b / (s / 10) }' ;;
+    esac
+  done
+fi
