@@ -198,7 +198,8 @@ fn run_block(
 
 fn print_steps(steps: &Steps, lines: usize, bytes: usize) {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let mb = bytes as f64 / 1e6;
+    // MB as `du -m` counts them (MiB), as the benchmark script does.
+    let mb = bytes as f64 / (1024.0 * 1024.0);
     let row = |name: &str, took: Duration| {
         let s = took.as_secs_f64();
         println!("  {name:<36} {s:>7.2} s  {:>7.1} MB/s", mb / s.max(1e-9));
