@@ -82,7 +82,7 @@ fn main() -> ExitCode {
 /// Run every step over the file, a block of lines at a time: (times, lines, bytes).
 fn measure(path: &str) -> Result<(Steps, usize, usize), String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut reader = BufReader::with_capacity(128 << 10, file);
     let tenant = TenantId::parse("bench").map_err(|e| e.to_string())?;
     let rules = DataQualityRules::standard();
     let (mut steps, mut lines, mut bytes) = (Steps::default(), 0, 0);
