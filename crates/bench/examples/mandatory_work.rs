@@ -9,8 +9,8 @@
 //! both.
 //!
 //! Run with `POLARS_MAX_THREADS=1` (so reading the raw file back stays on this thread) on an
-//! otherwise idle machine:
-//! `POLARS_MAX_THREADS=1 target/release/examples/mandatory_work bench-data/attempts-1000000.ndjson`
+//! otherwise idle machine; `bench/compare_transform.sh` runs it after the side-by-side table:
+//! `POLARS_MAX_THREADS=1 $CARGO_TARGET_DIR/release/examples/mandatory_work bench-data/attempts-1000000.ndjson`
 
 use std::io::{BufRead, BufReader, Cursor};
 use std::process::ExitCode;
@@ -87,7 +87,7 @@ fn measure(path: &str) -> Result<(Steps, usize, usize), String> {
     let rules = DataQualityRules::standard();
     let (mut steps, mut lines, mut bytes) = (Steps::default(), 0, 0);
     let mut block = Block::default();
-    let mut batch = RawBatch::new(tenant.clone(), "file:bench".to_string(), 0, false);
+    let mut batch = RawBatch::new(tenant, "file:bench".to_string(), 0, false);
     loop {
         let started = Instant::now();
         read_block(&mut reader, lines, &mut block).map_err(|e| e.to_string())?;
