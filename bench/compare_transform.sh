@@ -56,11 +56,16 @@ if [ -z "${SKIP_LEAST_WORK:-}" ]; then
   echo "$least"
   # "with bare zstd: … at least S s of wall time on C cores …"
   bound=$(echo "$least" | sed -n 's/^with bare zstd: .* at least \([0-9.]*\) s of wall.*/\1/p')
+  # budget FACTOR PEER SECONDS: the wall time "FACTORx faster than PEER" allows, beside the bound.
+  budget() {
+    awk -v f="$1" -v peer="$2" -v s="$3" -v b="$bound" \
+      'BEGIN { printf "%sx faster than %s = %.2f s; the least work alone needs %.2f s (%.2fx that budget)\n", f, peer, s / f, b, b / (s / f) }'
+  }
   for row in "${results[@]}"; do
     read -r name secs _ <<< "$row"
     case "$name" in
-      duckdb) awk -v s="$secs" -v b="$bound" 'BEGIN { printf "2x faster than DuckDB = %.2f s; the least work alone needs %.2f s (%.2fx that budget)\n", s / 2, b, b / (s / 2) }' ;;
-      pyspark_seed) awk -v s="$secs" -v b="$bound" 'BEGIN { printf "10x faster than PySpark = %.2f s; the least work alone needs %.2f s (%.2fx that budget)\n", s / 10, b, b / (s / 10) }' ;;
+      duckdb) budget 2 DuckDB "$secs" ;;
+      pyspark_seed) budget 10 PySpark "$secs" ;;
     esac
   done
 fi
