@@ -240,6 +240,11 @@ pub struct TransformArgs {
     /// on this host is taken over without this flag, one from another host is not.
     #[arg(long)]
     pub break_lock: bool,
+    /// Keep up to this many attempts of the keen_id index (which recognises redeliveries across
+    /// the tenant's whole history) in memory, about 14 bytes each; past that the index moves to a
+    /// scratch file in the temporary directory (TMPDIR), so memory stops growing with the history.
+    #[arg(long, default_value_t = examlake_transform::DEFAULT_INDEX_MEMORY_ATTEMPTS)]
+    pub index_memory_attempts: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

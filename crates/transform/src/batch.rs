@@ -99,7 +99,7 @@ pub fn apply(
     let tenant = &config.tenant;
     let mut stages = Stages::start();
     order_by_arrival(&mut input.parsed);
-    let known = known_ids(&input.parsed, index);
+    let known = known_ids(&input.parsed, index)?;
     // Only rows that may lose to another version need their payload (for the quarantine): keep
     // those and free the raw files before the frames are built.
     let loser_payloads =
@@ -204,13 +204,14 @@ fn order_by_arrival(parsed: &mut [ParsedRow]) {
 }
 
 /// The batch's keen_ids that earlier batches may have seen (by hash; false positives are harmless).
-fn known_ids(parsed: &[ParsedRow], index: &KeyIndex) -> BTreeSet<String> {
-    parsed
-        .iter()
-        .map(|(_, _, attempt)| &attempt.keen_id)
-        .filter(|keen_id| index.is_known(key_hash(keen_id)))
-        .cloned()
-        .collect()
+fn known_ids(parsed: &[ParsedRow], index: &KeyIndex) -> Result<BTreeSet<String>> {
+    let mut known = BTreeSet::new();
+    for (_, _, attempt) in parsed {
+        if index.is_known(key_hash(&attempt.keen_id))? {
+            known.insert(attempt.keen_id.clone());
+        }
+    }
+    Ok(known)
 }
 
 /// The batch's keen_ids as a one-column frame, to join on.
@@ -241,7 +242,7 @@ fn earlier_versions(
         return Ok(earlier);
     }
     let hashes: Vec<u64> = known.iter().map(|id| key_hash(id)).collect();
-    let touched = index.touched(hashes.iter());
+    let touched = index.touched(hashes.iter())?;
     for part in manifest
         .parts
         .iter()
@@ -709,14 +710,14 @@ fn update_index(
         for keen_id in string_values(new_assessments, a::KEEN_ID) {
             let hash = key_hash(&keen_id);
             if pulled_ids.contains(&keen_id) {
-                index.move_kept(hash, part);
+                index.move_kept(hash, part)?;
             } else {
-                index.add_kept(hash, part);
+                index.add_kept(hash, part)?;
             }
         }
     }
     for keen_id in string_values(superseded, a::KEEN_ID) {
-        index.add_superseded(key_hash(&keen_id), first_part);
+        index.add_superseded(key_hash(&keen_id), first_part)?;
     }
     Ok(())
 }

@@ -24,6 +24,10 @@ pub struct TransformConfig {
     pub merge_small_parts: bool,
     /// Take the tenant's transform lock even when its holder may still be running (see `lock`).
     pub break_lock: bool,
+    /// The keen_id index keeps up to this many attempts in memory (about 14 bytes each); past
+    /// that it moves them to a scratch file in the temporary directory, so memory stops growing
+    /// with the tenant's history.
+    pub index_memory_attempts: usize,
 }
 
 /// Default batch size: about 0.9 GB of peak memory on the reference data (1.0 GB before a batch
@@ -32,6 +36,9 @@ pub struct TransformConfig {
 /// (full rebuilds, 2 cores): 50k took 36-43 s and 1.13 GB, 100k 41-45 s and 1.66-1.70 GB (more
 /// memory to fault in), 25k 48.8 s and 0.93 GB (more per-batch work).
 pub const DEFAULT_BATCH_RECORDS: usize = 50_000;
+
+/// Default for [`TransformConfig::index_memory_attempts`]: about 15 MB of index in memory.
+pub const DEFAULT_INDEX_MEMORY_ATTEMPTS: usize = crate::part_map::SPILL_AT;
 
 /// Default size of a batch's part of latest arrivals (see [`TransformConfig::recent_part_attempts`]).
 pub const DEFAULT_RECENT_PART_ATTEMPTS: usize = 5_000;
@@ -48,6 +55,7 @@ impl TransformConfig {
             full_rebuild: false,
             merge_small_parts: true,
             break_lock: false,
+            index_memory_attempts: DEFAULT_INDEX_MEMORY_ATTEMPTS,
         }
     }
 

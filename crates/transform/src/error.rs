@@ -52,6 +52,10 @@ pub enum TransformError {
         source: polars::error::PolarsError,
     },
 
+    /// The keen_id index's scratch file (the message names it).
+    #[error("keen_id index: {0}")]
+    KeyIndex(std::io::Error),
+
     #[error("encoding the data-quality summary: {0}")]
     Summary(#[from] serde_json::Error),
 

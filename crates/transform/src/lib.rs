@@ -20,15 +20,18 @@ mod key_index;
 pub mod lock;
 pub mod manifest;
 pub mod parse;
+mod part_map;
 mod run;
 pub mod scan;
 mod sink;
+mod spill_file;
 mod stages;
 pub mod tables;
 mod threads;
 
 pub use config::{
-    DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS, DEFAULT_RECENT_PART_ATTEMPTS,
+    DataQualityRules, TransformConfig, DEFAULT_BATCH_RECORDS, DEFAULT_INDEX_MEMORY_ATTEMPTS,
+    DEFAULT_RECENT_PART_ATTEMPTS,
 };
 pub use data_quality::{Status, Thresholds};
 pub use error::{Result, TransformError};

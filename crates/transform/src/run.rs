@@ -177,7 +177,7 @@ pub fn run(
             report_missing || exams_missing,
         );
     }
-    let mut index = KeyIndex::load(store, tenant, &manifest)?;
+    let mut index = KeyIndex::load(store, tenant, &manifest, config.index_memory_attempts)?;
     let mut pending = BatchInput::default();
     let mut stages = Stages::start();
     std::thread::scope(|scope| -> Result<()> {
@@ -286,9 +286,11 @@ pub fn run(
     match merged {
         Ok(merged_into) => {
             stats.parts_merged = merged_into.len();
-            index.renumber(&merged_into);
             // Saved for the next run; a failure only costs that run a rebuild of the index.
-            if let Err(error) = index.save(store, tenant, &manifest) {
+            let saved = index
+                .renumber(&merged_into)
+                .and_then(|()| index.save(store, tenant, &manifest));
+            if let Err(error) = saved {
                 tracing::warn!(message = "transform: keen_id index not saved", tenant = %tenant, %error);
                 stats.warnings.push(format!(
                     "keen_id index not saved (the next run builds it from the parts): {error}"

@@ -39,6 +39,7 @@ pub fn transform(args: &TransformArgs, quiet: bool) -> Result<()> {
             full_rebuild: args.full_rebuild,
             merge_small_parts: !args.no_merge,
             break_lock: args.break_lock,
+            index_memory_attempts: args.index_memory_attempts,
             ..TransformConfig::new(tenant)
         };
         let summary = transform_tenant(store.as_ref(), config, quiet)?;
