@@ -145,19 +145,17 @@ impl KeyIndex {
 
     /// Record that `part` holds the kept version of the keen_id hashing to `hash`.
     pub fn add_kept(&mut self, hash: u64, part: u32) -> Result<()> {
-        match self.kept.get(hash).map_err(TransformError::KeyIndex)? {
-            Some(existing) if existing != part => {
-                let extra = self.kept_overflow.entry(hash).or_default();
-                if !extra.contains(&part) {
-                    extra.push(part);
-                }
-                Ok(())
+        let existing = self
+            .kept
+            .get_or_insert(hash, part)
+            .map_err(TransformError::KeyIndex)?;
+        if existing.is_some_and(|existing| existing != part) {
+            let extra = self.kept_overflow.entry(hash).or_default();
+            if !extra.contains(&part) {
+                extra.push(part);
             }
-            _ => self
-                .kept
-                .insert(hash, part)
-                .map_err(TransformError::KeyIndex),
         }
+        Ok(())
     }
 
     /// Record that a keen_id's kept version moved to `part` (its old part no longer holds it).

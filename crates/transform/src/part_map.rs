@@ -12,6 +12,7 @@
 //! in memory is then bounded whatever the number of attempts: the directories (at most 4,096
 //! buckets a shard, 4 MB in all) and the new entries (at most 2,048 a shard).
 
+use std::collections::hash_map::Entry;
 use std::io;
 
 use crate::spill_file::{Region, SpillFile};
@@ -124,16 +125,41 @@ impl PartMap {
         }
     }
 
+    /// Map `hash` to `part`.
     pub fn insert(&mut self, hash: u64, part: u32) -> io::Result<()> {
+        self.upsert(hash, part, true).map(|_| ())
+    }
+
+    /// The part `hash` maps to; if none, map it to `part` (one lookup where `get` and `insert`
+    /// would take two, each a read of the scratch file once spilled).
+    pub fn get_or_insert(&mut self, hash: u64, part: u32) -> io::Result<Option<u32>> {
+        self.upsert(hash, part, false)
+    }
+
+    /// Map `hash` to `part` if it maps to nothing, or if `overwrite`; the part it mapped to.
+    fn upsert(&mut self, hash: u64, part: u32, overwrite: bool) -> io::Result<Option<u32>> {
         let at = shard_of(hash);
         let spill = self.spill.as_ref();
         let shard = &mut self.shards[at];
-        if let Some((position, _)) = shard.find(hash, spill)? {
-            return shard.set_part(position, part, spill);
+        if let Some((position, existing)) = shard.find(hash, spill)? {
+            if overwrite && existing != part {
+                shard.set_part(position, part, spill)?;
+            }
+            return Ok(Some(existing));
         }
-        if shard.recent.insert(hash, part).is_none() {
-            self.entries += 1;
+        match shard.recent.entry(hash) {
+            Entry::Occupied(mut entry) => {
+                let existing = *entry.get();
+                if overwrite {
+                    entry.insert(part);
+                }
+                return Ok(Some(existing));
+            }
+            Entry::Vacant(entry) => {
+                entry.insert(part);
+            }
         }
+        self.entries += 1;
         let merge_at = match spill {
             None => MIN_MERGE.max(shard.sorted_len() / 8),
             Some(_) => SPILLED_MERGE,
@@ -143,7 +169,7 @@ impl PartMap {
         } else if self.shards[at].recent.len() >= merge_at {
             self.merge(at)?;
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Every entry, shard by shard in ascending order (new entries merged first).
@@ -445,7 +471,8 @@ mod tests {
         }
     }
 
-    /// Inserts and moves of `rounds` entries, into the compact map and a plain hash map.
+    /// Inserts and moves of `rounds` entries (some only where absent), into the compact map and
+    /// a plain hash map.
     fn filled(map: &mut PartMap, rounds: u32) -> io::Result<(HashMap<u64, u32>, Vec<u64>)> {
         let mut plain = HashMap::new();
         let mut next = hashes();
@@ -459,8 +486,15 @@ mod tests {
                 inserted.push(hash);
                 hash
             };
-            map.insert(hash, round / 1000)?;
-            plain.insert(hash, round / 1000);
+            if round % 7 == 3 {
+                // Only where absent, saying what was there.
+                let had = plain.get(&hash).copied();
+                assert_eq!(map.get_or_insert(hash, round / 1000)?, had);
+                plain.entry(hash).or_insert(round / 1000);
+            } else {
+                map.insert(hash, round / 1000)?;
+                plain.insert(hash, round / 1000);
+            }
         }
         Ok((plain, inserted))
     }
