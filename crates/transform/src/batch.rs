@@ -205,13 +205,17 @@ fn order_by_arrival(parsed: &mut [ParsedRow]) {
 
 /// The batch's keen_ids that earlier batches may have seen (by hash; false positives are harmless).
 fn known_ids(parsed: &[ParsedRow], index: &KeyIndex) -> Result<BTreeSet<String>> {
-    let mut known = BTreeSet::new();
-    for (_, _, attempt) in parsed {
-        if index.is_known(key_hash(&attempt.keen_id))? {
-            known.insert(attempt.keen_id.clone());
-        }
-    }
-    Ok(known)
+    let hashes: Vec<u64> = parsed
+        .iter()
+        .map(|(_, _, attempt)| key_hash(&attempt.keen_id))
+        .collect();
+    let known = index.are_known(&hashes)?;
+    Ok(parsed
+        .iter()
+        .zip(known)
+        .filter(|(_, known)| *known)
+        .map(|((_, _, attempt), _)| attempt.keen_id.clone())
+        .collect())
 }
 
 /// The batch's keen_ids as a one-column frame, to join on.
@@ -706,16 +710,20 @@ fn update_index(
     pulled_ids: &HashSet<String>,
     first_part: u32,
 ) -> Result<()> {
+    // Moves first: a new keen_id sharing a hash with a moved one then lands in the overflow
+    // instead of being overwritten by the move.
+    let mut added = Vec::new();
     for (part, [new_assessments, _, _]) in (first_part..).zip(parts) {
         for keen_id in string_values(new_assessments, a::KEEN_ID) {
             let hash = key_hash(&keen_id);
             if pulled_ids.contains(&keen_id) {
                 index.move_kept(hash, part)?;
             } else {
-                index.add_kept(hash, part)?;
+                added.push((hash, part));
             }
         }
     }
+    index.add_kept_many(&added)?;
     for keen_id in string_values(superseded, a::KEEN_ID) {
         index.add_superseded(key_hash(&keen_id), first_part)?;
     }
