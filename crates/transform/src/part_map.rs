@@ -133,7 +133,9 @@ impl PartMap {
     /// hashes a shard of 40,000 entries).
     pub fn get_many(&self, hashes: &[u64]) -> io::Result<Vec<Option<u32>>> {
         let mut found = vec![None; hashes.len()];
-        for group in by_shard(hashes.iter().copied()).chunk_by(|a, b| a.0 >> 56 == b.0 >> 56) {
+        for group in
+            by_shard(hashes.iter().copied()).chunk_by(|a, b| shard_of(a.0) == shard_of(b.0))
+        {
             let shard = &self.shards[shard_of(group[0].0)];
             match shard.read_whole_for(group.len(), self.spill.as_ref())? {
                 Some((sorted, parts)) => {
@@ -159,7 +161,7 @@ impl PartMap {
     pub fn get_or_insert_many(&mut self, entries: &[(u64, u32)]) -> io::Result<Vec<Option<u32>>> {
         let mut had = vec![None; entries.len()];
         let hashes = entries.iter().map(|&(hash, _)| hash);
-        for group in by_shard(hashes).chunk_by(|a, b| a.0 >> 56 == b.0 >> 56) {
+        for group in by_shard(hashes).chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
             let at = shard_of(group[0].0);
             let whole = self.shards[at].read_whole_for(group.len(), self.spill.as_ref())?;
             let Some((sorted, parts)) = whole else {
@@ -398,9 +400,7 @@ impl Shard {
             (Sorted::Spilled { region, len }, Some(spill))
                 if lookups * WHOLE_READ_RATIO >= *len =>
             {
-                let mut bytes = vec![0u8; *len * ENTRY_BYTES];
-                spill.read_at(&mut bytes, region.at)?;
-                Ok(Some(entries_of(&bytes)))
+                Ok(Some(read_region(spill, *region, *len)?))
             }
             _ => Ok(None),
         }
@@ -412,11 +412,7 @@ impl Shard {
             (Sorted::Memory { hashes, parts }, _) => {
                 Ok((std::mem::take(hashes), std::mem::take(parts)))
             }
-            (Sorted::Spilled { region, len }, Some(spill)) => {
-                let mut bytes = vec![0u8; *len * ENTRY_BYTES];
-                spill.read_at(&mut bytes, region.at)?;
-                Ok(entries_of(&bytes))
-            }
+            (Sorted::Spilled { region, len }, Some(spill)) => read_region(spill, *region, *len),
             (Sorted::Spilled { .. }, None) => Err(no_scratch_file()),
         }
     }
@@ -432,9 +428,7 @@ impl Shard {
                 hashes.iter().zip(parts).for_each(|(&h, &p)| visit(h, p));
             }
             (Sorted::Spilled { region, len }, Some(spill)) => {
-                let mut bytes = vec![0u8; *len * ENTRY_BYTES];
-                spill.read_at(&mut bytes, region.at)?;
-                let (hashes, parts) = entries_of(&bytes);
+                let (hashes, parts) = read_region(spill, *region, *len)?;
                 hashes.iter().zip(&parts).for_each(|(&h, &p)| visit(h, p));
             }
             (Sorted::Spilled { .. }, None) => return Err(no_scratch_file()),
@@ -527,6 +521,13 @@ fn entry_bytes(hashes: &[u64], parts: &[u32]) -> Vec<u8> {
         bytes.extend(part.to_le_bytes());
     }
     bytes
+}
+
+/// The `len` entries at `region` of the scratch file.
+fn read_region(spill: &SpillFile, region: Region, len: usize) -> io::Result<(Vec<u64>, Vec<u32>)> {
+    let mut bytes = vec![0u8; len * ENTRY_BYTES];
+    spill.read_at(&mut bytes, region.at)?;
+    Ok(entries_of(&bytes))
 }
 
 fn entries_of(bytes: &[u8]) -> (Vec<u64>, Vec<u32>) {
