@@ -725,7 +725,7 @@ fn update_index(
     }
     index.add_kept_many(&added)?;
     for keen_id in string_values(superseded, a::KEEN_ID) {
-        index.add_superseded(key_hash(&keen_id), first_part)?;
+        index.add_superseded(key_hash(&keen_id), first_part);
     }
     Ok(())
 }

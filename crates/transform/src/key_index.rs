@@ -139,7 +139,7 @@ impl KeyIndex {
                 .map_err(building("quarantine"))?;
             for (rule, keen_id) in rules.iter().zip(keen_ids(&quarantine)?) {
                 if let (Some(SUPERSEDED_VERSION), Some(keen_id)) = (rule, keen_id) {
-                    index.add_superseded(key_hash(keen_id), part.id)?;
+                    index.add_superseded(key_hash(keen_id), part.id);
                 }
             }
         }
@@ -185,12 +185,11 @@ impl KeyIndex {
             .map_err(TransformError::KeyIndex)
     }
 
-    pub fn add_superseded(&mut self, hash: u64, part: u32) -> Result<()> {
+    pub fn add_superseded(&mut self, hash: u64, part: u32) {
         let parts = self.superseded.entry(hash).or_default();
         if !parts.contains(&part) {
             parts.push(part);
         }
-        Ok(())
     }
 
     /// Whether each hash is of an attempt earlier parts hold, kept or superseded.
@@ -272,8 +271,7 @@ impl KeyIndex {
         let Some((mut reader, kept)) = saved_body(bytes, fingerprint) else {
             return Ok(None);
         };
-        let Some(kept) = PartMap::from_sorted(kept.clone(), kept.len(), spill_at)
-            .map_err(TransformError::KeyIndex)?
+        let Some(kept) = PartMap::from_sorted(kept, spill_at).map_err(TransformError::KeyIndex)?
         else {
             return Ok(None);
         };
@@ -299,10 +297,7 @@ impl KeyIndex {
 fn saved_body(
     bytes: &[u8],
     fingerprint: u64,
-) -> Option<(
-    Reader<'_>,
-    impl ExactSizeIterator<Item = (u64, u32)> + Clone + '_,
-)> {
+) -> Option<(Reader<'_>, impl Iterator<Item = (u64, u32)> + Clone + '_)> {
     let (body, check) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
     if payload_hash(body) != u64::from_le_bytes(check.try_into().ok()?) {
         return None;
@@ -340,7 +335,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A run of entries: its count, then that many (hash, part).
-    fn entries(&mut self) -> Option<impl ExactSizeIterator<Item = (u64, u32)> + Clone + 'a> {
+    fn entries(&mut self) -> Option<impl Iterator<Item = (u64, u32)> + Clone + 'a> {
         let count = usize::try_from(self.u64()?).ok()?;
         let bytes = self.take(count.checked_mul(12)?)?;
         Some(bytes.chunks_exact(12).map(|entry| {
@@ -375,8 +370,8 @@ mod tests {
             index.add_kept(i.wrapping_mul(0x9E37_79B9_7F4A_7C15), (i % 7) as u32)?;
         }
         index.add_kept(42u64.wrapping_mul(0x9E37_79B9_7F4A_7C15), 9)?; // a shared hash
-        index.add_superseded(7, 3)?;
-        index.add_superseded(7, 4)?;
+        index.add_superseded(7, 3);
+        index.add_superseded(7, 4);
         Ok(index)
     }
 

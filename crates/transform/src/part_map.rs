@@ -88,22 +88,22 @@ impl PartMap {
         }
     }
 
-    /// A map holding `count` entries given shard by shard, each shard's in ascending order; `None`
-    /// if they are not.
+    /// A map holding `entries` given shard by shard, each shard's in ascending order; `None` if
+    /// they are not.
     pub fn from_sorted(
         entries: impl Iterator<Item = (u64, u32)> + Clone,
-        count: usize,
         spill_at: usize,
     ) -> io::Result<Option<PartMap>> {
-        let mut map = PartMap::with_spill_at(spill_at);
-        if count > spill_at {
-            map.spill = Some(SpillFile::create()?);
-        }
         // Sized exactly: the arrays are most of the map (a growing vector would double).
         let mut per_shard = [0usize; 256];
         entries
             .clone()
             .for_each(|(hash, _)| per_shard[shard_of(hash)] += 1);
+        let count = per_shard.iter().sum();
+        let mut map = PartMap::with_spill_at(spill_at);
+        if count > spill_at {
+            map.spill = Some(SpillFile::create()?);
+        }
         let mut entries = entries.peekable();
         for (at, &size) in per_shard.iter().enumerate() {
             let (mut hashes, mut parts) = (Vec::with_capacity(size), Vec::with_capacity(size));
@@ -693,13 +693,12 @@ mod tests {
         let mut listed = Vec::new();
         map.for_each(|hash, part| listed.push((hash, part)))?;
         for spill_at in [usize::MAX, 1_000] {
-            let loaded = PartMap::from_sorted(listed.iter().copied(), listed.len(), spill_at)?
-                .expect("in order");
+            let loaded = PartMap::from_sorted(listed.iter().copied(), spill_at)?.expect("in order");
             assert_eq!(loaded.is_spilled(), spill_at == 1_000);
             agrees(&loaded, &plain, &inserted)?;
         }
         listed.swap(3, 4);
-        let refused = PartMap::from_sorted(listed.iter().copied(), listed.len(), usize::MAX)?;
+        let refused = PartMap::from_sorted(listed.iter().copied(), usize::MAX)?;
         assert!(refused.is_none());
         Ok(())
     }
